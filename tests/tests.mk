@@ -1,0 +1,28 @@
+# Tests: included by the top-level Makefile.
+#   tests/unit/test_*.c     cmocka unit tests, each linked with libhv
+#   tests/e2e/*.sh          end-to-end tests (exit 0 pass, 77 skipped, else fail)
+#   tests/guests/guests.mk  small test guests (multiboot, hostile images)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/lib/libhv.a
+	@mkdir -p $(@D); echo "  CC [test] $<"
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread
+
+TEST_GUESTS :=
+-include tests/guests/guests.mk
+
+.PHONY: test-build unit e2e
+test-build: all $(UNIT_BINS) $(TEST_GUESTS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh $(UNIT_BINS) -- $(sort $(wildcard tests/e2e/*.sh))
+
+unit: test-build
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh $(UNIT_BINS) --
+
+e2e: test-build
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh -- $(sort $(wildcard tests/e2e/*.sh))
