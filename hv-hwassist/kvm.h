@@ -1,0 +1,31 @@
+/*
+ * hv-hwassist's view of Linux KVM: one VM, one vCPU, guest RAM as one
+ * memory slot, the local APIC emulated in the kernel.
+ */
+#ifndef HV_HWASSIST_KVM_H
+#define HV_HWASSIST_KVM_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#include "abi/hvlab_abi.h"
+#include "libhv/machine.h"
+
+struct kvm_vm {
+    int kvm_fd, vm_fd, vcpu_fd;
+    struct kvm_run *run;         /* the vCPU's shared exit page           */
+    size_t run_size;
+    uint32_t tsc_khz;            /* 0 if KVM_GET_TSC_KHZ is unsupported   */
+};
+
+/* Opens /dev/kvm and checks the API version and capabilities hv-hwassist
+ * needs.  On failure prints one specific line and returns the exit status
+ * (HV_STATUS_SKIP when KVM is simply not there). */
+int kvm_open(struct kvm_vm *vm, const char *prog);
+
+/* VM with RAM, in-kernel irqchip and one vCPU with KVM's supported CPUID. */
+int kvm_create_machine(struct kvm_vm *vm, struct hv_machine *m);
+
+void kvm_close(struct kvm_vm *vm);
+
+#endif

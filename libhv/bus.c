@@ -1,0 +1,72 @@
+/* Port and MMIO dispatch to the device models (see bus.h). */
+#include "libhv/bus.h"
+
+#include <stdio.h>
+
+#include "libhv/machine.h"
+
+int bus_register(struct hv_machine *m, enum hv_space space, uint64_t base, uint64_t len,
+                 const char *name, const struct hv_device_ops *ops, void *dev)
+{
+    struct hv_bus *b = &m->bus;
+    if (b->n == HV_BUS_MAX_REGIONS || len == 0 || base + len < base)
+        return -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct hv_region *r = &b->regions[i];
+        if (r->space == space && base < r->base + r->len && r->base < base + len)
+            return -1;
+    }
+    b->regions[b->n++] = (struct hv_region){
+        .space = space, .base = base, .len = len, .name = name, .ops = ops, .dev = dev,
+        .stat = stats_reason(&m->stats, name),
+    };
+    return 0;
+}
+
+static struct hv_region *bus_find(struct hv_bus *b, enum hv_space space, uint64_t addr,
+                                  unsigned size)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        struct hv_region *r = &b->regions[i];
+        /* The whole access must fall inside the region: a 4-byte read that
+         * straddles two devices is not routed to either. */
+        if (r->space == space && addr >= r->base && size <= r->len &&
+            addr - r->base <= r->len - size)
+            return r;
+    }
+    return NULL;
+}
+
+void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool is_write,
+                unsigned size, uint64_t *value)
+{
+    static const char *const unclaimed[2] = {"pio (unclaimed port)", "mmio (unclaimed)"};
+    struct hv_region *r = bus_find(&m->bus, space, addr, size);
+
+    if (m->opt.trace)
+        fprintf(stderr, "%s: %s %s 0x%llx size %u%s%llx -> %s\n", m->prog,
+                space == HV_SPACE_PIO ? "pio" : "mmio", is_write ? "write" : "read",
+                (unsigned long long)addr, size, is_write ? " value 0x" : "",
+                is_write ? (unsigned long long)*value : 0ull, r ? r->name : "nothing");
+    if (!r) {
+        stats_inc(&m->stats, stats_reason(&m->stats, unclaimed[space]));
+        if (space == HV_SPACE_MMIO) {
+            hv_stop(m, HV_STATUS_GUEST_RULE, "guest %s %u bytes at guest-physical 0x%llx, "
+                    "where there is neither RAM nor a device", is_write ? "wrote" : "read", size,
+                    (unsigned long long)addr);
+            return;
+        }
+        if (!is_write) /* an ISA bus with nothing on it floats high */
+            *value = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return;
+    }
+    stats_inc(&m->stats, r->stat);
+    if (is_write) {
+        if (r->ops->write)
+            r->ops->write(m, r->dev, addr - r->base, size, *value);
+    } else {
+        *value = 0;
+        if (r->ops->read)
+            r->ops->read(m, r->dev, addr - r->base, size, value);
+    }
+}

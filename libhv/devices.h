@@ -1,0 +1,15 @@
+/*
+ * The platform devices of every hvlab monitor (DESIGN.md §5).  Each attach
+ * function registers its device on the machine's bus; 0 on success.
+ */
+#ifndef LIBHV_DEVICES_H
+#define LIBHV_DEVICES_H
+
+struct hv_machine;
+
+int uart_attach(struct hv_machine *m);       /* 16550 at 0x3f8: guest console on stdout */
+int control_attach(struct hv_machine *m);    /* hvlab control device: exit, bench, null */
+int debug_exit_attach(struct hv_machine *m); /* QEMU isa-debug-exit at 0xf4            */
+int null_mmio_attach(struct hv_machine *m);  /* null MMIO register page               */
+
+#endif

@@ -1,0 +1,43 @@
+/* Ending a guest, and the platform every hvlab monitor offers. */
+#include "libhv/machine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "abi/hvlab_abi.h"
+#include "libhv/devices.h"
+
+void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
+{
+    if (m->stopped)
+        return;
+    m->stopped = true;
+    m->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->why, sizeof(m->why), fmt, ap);
+    va_end(ap);
+}
+
+int hv_add_platform_devices(struct hv_machine *m)
+{
+    return uart_attach(m) || control_attach(m) || debug_exit_attach(m) || null_mmio_attach(m);
+}
+
+void hv_guest_exit(struct hv_machine *m, int status)
+{
+    if (m->stopped)
+        return;
+    m->stopped = true;
+    m->status = status;
+    m->why[0] = '\0';
+}
+
+void hv_report_stop(const struct hv_machine *m)
+{
+    fflush(stdout);
+    /* A guest that reported its own exit code ended normally: nothing to say
+     * beyond what it printed.  Anything else gets one line on stderr. */
+    if (m->why[0])
+        fprintf(stderr, "%s: %s\n", m->prog, m->why);
+}

@@ -1,0 +1,45 @@
+/*
+ * struct hv_machine: what every monitor has, whatever its technique — guest
+ * RAM, the device bus, the exit statistics, the options — and the one way to
+ * end a guest: hv_stop() with a process exit status and a one-line reason.
+ */
+#ifndef LIBHV_MACHINE_H
+#define LIBHV_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/hvlab_abi.h"
+#include "libhv/bus.h"
+#include "libhv/cli.h"
+#include "libhv/guestmem.h"
+#include "libhv/stats.h"
+
+struct hv_machine {
+    const char *prog;            /* "hv-hwassist", for messages           */
+    struct hv_options opt;
+    struct guest_mem mem;
+    struct hv_bus bus;
+    struct hv_stats stats;
+    volatile bool stopped;       /* set by hv_stop(); the run loop ends   */
+    int status;                  /* process exit status when stopped      */
+    char why[256];               /* reason, printed unless a clean exit   */
+    uint64_t (*guest_rip)(struct hv_machine *m); /* for messages; may be NULL */
+};
+
+/* End the guest: the monitor's run loop returns and the process exits with
+ * `status`.  The first call wins (later faults are consequences). */
+void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The guest asked to end with `status` (control port, isa-debug-exit). */
+void hv_guest_exit(struct hv_machine *m, int status);
+
+/* Register the platform devices every hvlab monitor has (DESIGN.md §5):
+ * UART, hvlab control device, isa-debug-exit, null MMIO register. */
+int hv_add_platform_devices(struct hv_machine *m);
+
+/* Print the end-of-run line(s): the reason for an abnormal stop on stderr. */
+void hv_report_stop(const struct hv_machine *m);
+
+#endif

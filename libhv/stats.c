@@ -1,0 +1,80 @@
+#include "libhv/stats.h"
+
+#include <string.h>
+
+unsigned stats_reason(struct hv_stats *st, const char *reason)
+{
+    for (unsigned i = 0; i < st->n; i++)
+        if (!strcmp(st->reason[i], reason))
+            return i;
+    if (st->n == HV_STATS_MAX_REASONS)
+        return st->n - 1; /* the table is sized for every reason a monitor has */
+    st->reason[st->n] = reason;
+    return st->n++;
+}
+
+uint64_t stats_total(const struct hv_stats *st)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < st->n; i++)
+        t += st->count[i];
+    return t;
+}
+
+const char *stats_bench_begin(struct hv_stats *st, const char *name)
+{
+    if (st->in_bench)
+        return "benchmark BEGIN while another benchmark is open";
+    if (st->n_bench == HV_STATS_MAX_BENCHES)
+        return "too many benchmarks in one run";
+    st->in_bench = true;
+    snprintf(st->bench_name, sizeof(st->bench_name), "%s", name);
+    memcpy(st->at_begin, st->count, sizeof(st->at_begin));
+    return NULL;
+}
+
+const char *stats_bench_end(struct hv_stats *st, const char *name, uint64_t iterations,
+                            uint64_t tsc_cycles)
+{
+    if (!st->in_bench)
+        return "benchmark END without BEGIN";
+    if (strcmp(st->bench_name, name))
+        return "benchmark END names another benchmark than its BEGIN";
+    struct hv_bench_record *r = &st->bench[st->n_bench++];
+    memset(r, 0, sizeof(*r));
+    memcpy(r->name, st->bench_name, sizeof(r->name));
+    r->iterations = iterations;
+    r->tsc_cycles = tsc_cycles;
+    for (unsigned i = 0; i < st->n; i++)
+        r->exits[i] = st->count[i] - st->at_begin[i];
+    st->in_bench = false;
+    return NULL;
+}
+
+static void print_bench(FILE *f, const struct hv_stats *st, const struct hv_bench_record *r)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < st->n; i++)
+        total += r->exits[i];
+    double per = r->iterations ? (double)total / (double)r->iterations : 0.0;
+    fprintf(f, "  %-28s %12llu ops %10.3f exits/op", r->name,
+            (unsigned long long)r->iterations, per);
+    for (unsigned i = 0; i < st->n; i++)
+        if (r->exits[i] && r->iterations)
+            fprintf(f, "  %s=%.3f", st->reason[i], (double)r->exits[i] / (double)r->iterations);
+    fputc('\n', f);
+}
+
+void stats_print(FILE *f, const struct hv_stats *st, const char *title)
+{
+    fprintf(f, "%s: %llu exits handled in user space\n", title,
+            (unsigned long long)stats_total(st));
+    for (unsigned i = 0; i < st->n; i++)
+        if (st->count[i])
+            fprintf(f, "  %-28s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+    if (st->n_bench) {
+        fprintf(f, "%s: exits per operation in benchmark brackets\n", title);
+        for (unsigned i = 0; i < st->n_bench; i++)
+            print_bench(f, st, &st->bench[i]);
+    }
+}

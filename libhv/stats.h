@@ -1,0 +1,57 @@
+/*
+ * Exit statistics: how many exits of each reason a monitor handled, and, for
+ * each benchmark the guest brackets through HVLAB_PORT_BENCH, how many exits
+ * of each reason happened per operation.  ns/op depends on the machine;
+ * exits/op explains it.
+ */
+#ifndef LIBHV_STATS_H
+#define LIBHV_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HV_STATS_MAX_REASONS 48u
+#define HV_STATS_MAX_BENCHES 128u
+#define HV_BENCH_NAME_MAX 48u
+
+struct hv_bench_record {
+    char name[HV_BENCH_NAME_MAX];
+    uint64_t iterations;
+    uint64_t tsc_cycles;
+    uint64_t exits[HV_STATS_MAX_REASONS]; /* delta per reason over the bracket */
+};
+
+struct hv_stats {
+    const char *reason[HV_STATS_MAX_REASONS]; /* static strings           */
+    uint64_t count[HV_STATS_MAX_REASONS];
+    unsigned n;
+    bool in_bench;
+    char bench_name[HV_BENCH_NAME_MAX];
+    uint64_t at_begin[HV_STATS_MAX_REASONS];
+    struct hv_bench_record bench[HV_STATS_MAX_BENCHES];
+    unsigned n_bench;
+};
+
+/* The slot for a reason (a string with static storage), created on first use.
+ * Call it at set-up time and keep the slot: stats_inc() is the hot path. */
+unsigned stats_reason(struct hv_stats *st, const char *reason);
+
+static inline void stats_inc(struct hv_stats *st, unsigned slot)
+{
+    st->count[slot]++;
+}
+
+uint64_t stats_total(const struct hv_stats *st);
+
+/* Bench brackets.  They return NULL on success or a reason the guest broke
+ * the bracket protocol (nested BEGIN, END without BEGIN or with another
+ * name, too many benchmarks). */
+const char *stats_bench_begin(struct hv_stats *st, const char *name);
+const char *stats_bench_end(struct hv_stats *st, const char *name, uint64_t iterations,
+                            uint64_t tsc_cycles);
+
+/* Human-readable table: exits by reason, then exits/op per benchmark. */
+void stats_print(FILE *f, const struct hv_stats *st, const char *title);
+
+#endif
