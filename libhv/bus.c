@@ -37,6 +37,16 @@ static struct hv_region *bus_find(struct hv_bus *b, enum hv_space space, uint64_
     return NULL;
 }
 
+static void trace_access(const struct hv_machine *m, enum hv_space space, uint64_t addr,
+                         bool is_write, unsigned size, uint64_t value, const struct hv_region *r)
+{
+    fprintf(stderr, "%s: %s %s 0x%llx size %u", m->prog, space == HV_SPACE_PIO ? "pio" : "mmio",
+            is_write ? "write" : "read", (unsigned long long)addr, size);
+    if (is_write)
+        fprintf(stderr, " value 0x%llx", (unsigned long long)value);
+    fprintf(stderr, " -> %s\n", r ? r->name : "nothing");
+}
+
 void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool is_write,
                 unsigned size, uint64_t *value)
 {
@@ -44,10 +54,7 @@ void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool i
     struct hv_region *r = bus_find(&m->bus, space, addr, size);
 
     if (m->opt.trace)
-        fprintf(stderr, "%s: %s %s 0x%llx size %u%s%llx -> %s\n", m->prog,
-                space == HV_SPACE_PIO ? "pio" : "mmio", is_write ? "write" : "read",
-                (unsigned long long)addr, size, is_write ? " value 0x" : "",
-                is_write ? (unsigned long long)*value : 0ull, r ? r->name : "nothing");
+        trace_access(m, space, addr, is_write, size, *value, r);
     if (!r) {
         stats_inc(&m->stats, stats_reason(&m->stats, unclaimed[space]));
         if (space == HV_SPACE_MMIO) {

@@ -11,5 +11,6 @@ int uart_attach(struct hv_machine *m);       /* 16550 at 0x3f8: guest console on
 int control_attach(struct hv_machine *m);    /* hvlab control device: exit, bench, null */
 int debug_exit_attach(struct hv_machine *m); /* QEMU isa-debug-exit at 0xf4            */
 int null_mmio_attach(struct hv_machine *m);  /* null MMIO register page               */
+int fw_cfg_attach(struct hv_machine *m);     /* QEMU fw_cfg at 0x510: CPUs, RAM size  */
 
 #endif

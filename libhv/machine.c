@@ -21,7 +21,8 @@ void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
 
 int hv_add_platform_devices(struct hv_machine *m)
 {
-    return uart_attach(m) || control_attach(m) || debug_exit_attach(m) || null_mmio_attach(m);
+    return uart_attach(m) || control_attach(m) || debug_exit_attach(m) || null_mmio_attach(m) ||
+           fw_cfg_attach(m);
 }
 
 void hv_guest_exit(struct hv_machine *m, int status)

@@ -36,7 +36,8 @@ void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
 void hv_guest_exit(struct hv_machine *m, int status);
 
 /* Register the platform devices every hvlab monitor has (DESIGN.md §5):
- * UART, hvlab control device, isa-debug-exit, null MMIO register. */
+ * UART, hvlab control device, isa-debug-exit, null MMIO register, and a
+ * minimal fw_cfg for public multiboot test kernels. */
 int hv_add_platform_devices(struct hv_machine *m);
 
 /* Print the end-of-run line(s): the reason for an abnormal stop on stderr. */

@@ -13,9 +13,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/lib/libhv.a
 
 TEST_GUESTS :=
 -include tests/guests/guests.mk
+-include tests/svm/svm.mk
 
-.PHONY: test-build unit e2e
-test-build: all $(UNIT_BINS) $(TEST_GUESTS)
+.PHONY: test-build unit e2e test-svm
+test-build: all $(UNIT_BINS) $(TEST_GUESTS) $(SVM_TOOLS) $(BUILD)/bin/hv-hwassist.static
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
@@ -23,6 +24,10 @@ test: deps
 
 unit: test-build
 	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh $(UNIT_BINS) --
+
+# hv-hwassist under true AMD-V + nested paging: KVM inside QEMU TCG (tests/svm/).
+test-svm: test-build
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh -- tests/e2e/svm-selftest.sh
 
 e2e: test-build
 	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh -- $(sort $(wildcard tests/e2e/*.sh))

@@ -1,0 +1,34 @@
+# Shared by the end-to-end tests (sourced, POSIX sh).
+# Conventions: exit 0 = passed, 77 = skipped (a line starting SKIP: says why),
+# anything else = failed (a line starting FAIL: says what).
+BUILD=${BUILD:-build}
+GUEST=$BUILD/guest/guestkernel.elf
+HWASSIST=$BUILD/bin/hv-hwassist
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvlab-e2e.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# Runs a command, keeping stdout in $TMP/out, stderr in $TMP/err, status in $rc.
+run() {
+    echo "+ $*"
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    sed 's/^/  stdout: /' "$TMP/out" | tail -n 60
+    sed 's/^/  stderr: /' "$TMP/err" | tail -n 30
+    echo "  status: $rc"
+}
+
+# Skips the test when hv-hwassist says KVM is unusable here (status 77).
+need_kvm() {
+    "$HWASSIST" --timeout 60 "$GUEST" hello >"$TMP/probe" 2>&1
+    probe=$?
+    if [ "$probe" -eq 77 ]; then
+        skip "hv-hwassist cannot use KVM on this host: $(tail -n 1 "$TMP/probe")"
+    fi
+}
+
+expect_status() { [ "$rc" -eq "$1" ] || fail "expected exit status $1, got $rc"; }
+expect_out() { grep -q -- "$1" "$TMP/out" || fail "stdout lacks: $1"; }
+expect_err() { grep -q -- "$1" "$TMP/err" || fail "stderr lacks: $1"; }
