@@ -16,6 +16,7 @@
 #include "abi/hvlab_abi.h"
 #include "hv-hwassist/entry_state.h"
 #include "hv-hwassist/kvm.h"
+#include "hv-hwassist/kvm_stats.h"
 #include "hv-hwassist/run.h"
 #include "libhv/guest_image.h"
 #include "libhv/kvm_backend.h"
@@ -55,6 +56,7 @@ static void print_stats(struct hv_machine *m, enum hvlab_kvm_backend backend)
     fprintf(stderr, "hv-hwassist: KVM backend: %s — %s\n", kvm_backend_name(backend),
             kvm_backend_meaning(backend));
     stats_print(stderr, &m->stats, "hv-hwassist");
+    kvm_stats_print(stderr, &vm, m->prog);
 }
 
 /* Everything that depends only on the input comes first, so that a bad
