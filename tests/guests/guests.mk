@@ -1,0 +1,22 @@
+# Small test guests, built into $(BUILD)/tests/guests/ (included by tests/tests.mk).
+#
+# mb-hello.elf: a Multiboot v1 kernel (ELF32 i386) that shares no code with
+# guestkernel/ or libhv/.  It prints what its boot loader passed and exits
+# through isa-debug-exit with the code of its `exit=N` argument; the e2e test
+# tests/e2e/qemu-multiboot.sh boots it with stock QEMU.  It needs only
+# `gcc -m32` code generation (no 32-bit libc or libgcc: -nostdlib).
+
+MB_HELLO_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+                   -ffreestanding -nostdinc -fno-builtin -fno-pic -fno-pie \
+                   -fno-stack-protector -fno-asynchronous-unwind-tables \
+                   -fcf-protection=none -mgeneral-regs-only
+MB_HELLO_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
+                    -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
+MB_HELLO_SRCS := tests/guests/mb-hello-entry.S tests/guests/mb-hello.c
+
+$(BUILD)/tests/guests/mb-hello.elf: $(MB_HELLO_SRCS) tests/guests/mb-hello.ld tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  LD [test guest] $@"
+	$(Q)$(CC) $(MB_HELLO_CFLAGS) $(MB_HELLO_LDFLAGS) -T tests/guests/mb-hello.ld \
+	    -o $@ $(MB_HELLO_SRCS)
+
+TEST_GUESTS += $(BUILD)/tests/guests/mb-hello.elf
