@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/guest_ram_fixture.h"
+
 #include "abi/hvlab_abi.h"
 #include "libhv/elf.h"
 #include "libhv/guestmem.h"
@@ -117,22 +119,6 @@ static void build(struct image *im)
         if (im->phoff <= sizeof(im->bytes) &&
             (uint64_t)(i + 1) * im->phentsize <= sizeof(im->bytes) - im->phoff)
             put_phdr(im, i);
-}
-
-static int setup(void **state)
-{
-    static struct guest_mem gm;
-    char err[256];
-    if (guest_mem_create(&gm, RAM, err, sizeof(err)))
-        return -1;
-    *state = &gm;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    guest_mem_destroy(*state);
-    return 0;
 }
 
 static char err[256];
@@ -568,7 +554,7 @@ static void elf_identify_classifies_buffers(void **state)
     assert_string_equal(elf_kind_name(ELF_KIND_ELF32_I386), "ELF32 i386");
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, guest_ram_setup, guest_ram_teardown)
 
 int main(void)
 {

@@ -11,26 +11,12 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/guest_ram_fixture.h"
+
 #include "abi/hvlab_abi.h"
 #include "libhv/guestmem.h"
 
 #define RAM HVLAB_RAM_MIN
-
-static int setup(void **state)
-{
-    static struct guest_mem gm;
-    char err[256];
-    if (guest_mem_create(&gm, RAM, err, sizeof(err)))
-        return -1;
-    *state = &gm;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    guest_mem_destroy(*state);
-    return 0;
-}
 
 static void guestmem_rejects_size_below_minimum(void **state)
 {
@@ -237,19 +223,19 @@ int main(void)
         cmocka_unit_test(guestmem_rejects_size_above_maximum),
         cmocka_unit_test(guestmem_rejects_size_not_multiple_of_4k),
         cmocka_unit_test(guestmem_accepts_limits),
-        cmocka_unit_test_setup_teardown(guestmem_starts_zero_filled, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_ptr_accepts_range_ending_at_ram_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_ptr_rejects_range_crossing_ram_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_ptr_rejects_wrapping_ranges, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_read_write_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_read_out_of_range_copies_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_scalars_are_little_endian_and_bounds_checked, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(gm_strnlen_finds_terminated_string, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_strnlen_stops_at_ram_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_read_string_copies_and_terminates, setup, teardown),
-        cmocka_unit_test_setup_teardown(gm_zero_clears_exactly_the_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(guestmem_is_one_shared_memfd, setup, teardown),
+        cmocka_unit_test_setup_teardown(guestmem_starts_zero_filled, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_ptr_accepts_range_ending_at_ram_end, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_ptr_rejects_range_crossing_ram_end, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_ptr_rejects_wrapping_ranges, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_read_write_round_trip, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_read_out_of_range_copies_nothing, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_scalars_are_little_endian_and_bounds_checked, guest_ram_setup,
+                                        guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_strnlen_finds_terminated_string, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_strnlen_stops_at_ram_end, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_read_string_copies_and_terminates, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(gm_zero_clears_exactly_the_range, guest_ram_setup, guest_ram_teardown),
+        cmocka_unit_test_setup_teardown(guestmem_is_one_shared_memfd, guest_ram_setup, guest_ram_teardown),
         cmocka_unit_test(guestmem_destroy_is_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/guest_ram_fixture.h"
+
 #include "abi/hvlab_abi.h"
 #include "libhv/guestmem.h"
 #include "libhv/multiboot.h"
@@ -77,22 +79,6 @@ static void elf32_image(struct mbimg *im, bool is64)
     for (size_t i = 0x1010; i < 0x1400; i++)
         im->bytes[i] = (uint8_t)i;
     put_header(im, 0x1000, MB_HF_PAGE_ALIGN | MB_HF_MEMORY_INFO, NULL);
-}
-
-static int setup(void **state)
-{
-    static struct guest_mem gm;
-    char e[256];
-    if (guest_mem_create(&gm, RAM, e, sizeof(e)))
-        return -1;
-    *state = &gm;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    guest_mem_destroy(*state);
-    return 0;
 }
 
 static char err[256];
@@ -473,7 +459,7 @@ static void multiboot_survives_every_truncated_prefix(void **state)
     }
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, guest_ram_setup, guest_ram_teardown)
 
 int main(void)
 {
