@@ -20,3 +20,32 @@ $(BUILD)/tests/guests/mb-hello.elf: $(MB_HELLO_SRCS) tests/guests/mb-hello.ld te
 	    -o $@ $(MB_HELLO_SRCS)
 
 TEST_GUESTS += $(BUILD)/tests/guests/mb-hello.elf
+
+# mb-long.elf: a Multiboot v1 kernel built like kvm-unit-tests' x86_64 test
+# binaries: x86-64 code linked at 4 MiB ($(BUILD)/tests/guests/mb-long.elf64,
+# kept as the intermediate), converted with `objcopy -O elf32-i386`.  Its
+# 32-bit entry switches to long mode; it reads fw_cfg, its multiboot command
+# line and an environment module, and prints kvm-unit-tests-style PASS/FAIL
+# lines and a SUMMARY (tests/e2e/qemu-multiboot-long.sh,
+# tests/e2e/hwassist-multiboot-long.sh).  The .elf64 suffix keeps the
+# intermediate out of the *.elf glob of tests/svm/run.sh.
+MB_LONG_CFLAGS := -m64 -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+                  -ffreestanding -nostdinc -fno-builtin -fno-pic -fno-pie \
+                  -mno-red-zone -mgeneral-regs-only \
+                  -fno-stack-protector -fno-asynchronous-unwind-tables \
+                  -fcf-protection=none
+MB_LONG_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
+                   -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
+MB_LONG_SRCS := tests/guests/mb-long-entry.S tests/guests/mb-long.c
+MB_LONG_OBJCOPY := $(or $(OBJCOPY),objcopy)
+
+$(BUILD)/tests/guests/mb-long.elf64: $(MB_LONG_SRCS) tests/guests/mb-long.ld tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  LD [test guest] $@"
+	$(Q)$(CC) $(MB_LONG_CFLAGS) $(MB_LONG_LDFLAGS) -T tests/guests/mb-long.ld \
+	    -o $@ $(MB_LONG_SRCS)
+
+$(BUILD)/tests/guests/mb-long.elf: $(BUILD)/tests/guests/mb-long.elf64
+	@echo "  OBJCOPY [test guest] $@"
+	$(Q)$(MB_LONG_OBJCOPY) -O elf32-i386 $< $@
+
+TEST_GUESTS += $(BUILD)/tests/guests/mb-long.elf

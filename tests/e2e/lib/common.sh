@@ -22,6 +22,7 @@ run() {
 
 # Skips the test when hv-hwassist says KVM is unusable here (status 77).
 need_kvm() {
+    [ -f "$GUEST" ] || fail "$GUEST was not built"
     "$HWASSIST" --timeout 60 "$GUEST" hello >"$TMP/probe" 2>&1
     probe=$?
     if [ "$probe" -eq 77 ]; then
