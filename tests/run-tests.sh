@@ -33,7 +33,7 @@ for t in "$@"; do
     secs=$(( $(date +%s) - start ))
     case $rc in
     0)  echo "PASS $name (${secs}s)"; passed=$((passed + 1)) ;;
-    77) echo "SKIP $name: $(grep -E '^SKIP|skip' "$logdir/$name.log" | tail -n 1)"; skipped=$((skipped + 1)) ;;
+    77) echo "SKIP $name: $(sed -n "s/^SKIP: //p" "$logdir/$name.log" | tail -n 1)"; skipped=$((skipped + 1)) ;;
     *)  echo "FAIL $name (exit $rc, ${secs}s); last lines of $logdir/$name.log:"
         tail -n 15 "$logdir/$name.log" | sed 's/^/    /'
         failed=$((failed + 1)); failures="$failures $name" ;;

@@ -1,0 +1,56 @@
+/*
+ * idt.c - the Interrupt Descriptor Table.
+ *
+ * 256 sixteen-byte gate descriptors (SDM Vol. 3A 6.14.1, figure 6-8).  We
+ * install the 32 exception vectors, the timer and the APIC spurious vector,
+ * all as *interrupt* gates (type 0xE: the CPU clears RFLAGS.IF on entry, so
+ * a handler is never interrupted) with DPL 0, so that `int n` from ring 3
+ * raises #GP instead of entering a handler.  Vector 8 (#DF) runs on IST1.
+ */
+#include "kernel.h"
+#include "traps.h"
+
+#define GATE_INTERRUPT 0xe
+#define GATE_PRESENT   0x80
+
+struct __attribute__((packed)) idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;                /* bits 0-2: IST index, 0 = none */
+    uint8_t type_attr;          /* P, DPL, type */
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+extern const uint64_t isr_stub_table[32];
+extern const uint64_t isr_timer_stub, isr_spurious_stub;
+
+static void set_gate(unsigned vector, uint64_t handler, unsigned ist)
+{
+    struct idt_gate *g = &idt[vector];
+    g->offset_low = handler & 0xffff;
+    g->selector = GDT_KERNEL_CS;
+    g->ist = ist;
+    g->type_attr = GATE_PRESENT | GATE_INTERRUPT;   /* DPL 0 */
+    g->offset_mid = (handler >> 16) & 0xffff;
+    g->offset_high = handler >> 32;
+    g->reserved = 0;
+}
+
+void idt_init(void)
+{
+    for (unsigned v = 0; v < 32; v++)
+        set_gate(v, isr_stub_table[v], v == X86_DF ? 1 : 0);
+    set_gate(TIMER_VECTOR, isr_timer_stub, 0);
+    set_gate(SPURIOUS_VECTOR, isr_spurious_stub, 0);
+
+    struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
+    platform->load_idt(&idtr);
+}
+
+uint64_t idt_base(void) { return (uint64_t)idt; }
+uint16_t idt_limit(void) { return sizeof(idt) - 1; }

@@ -1,0 +1,186 @@
+/*
+ * main.c - from the entry to the command on the kernel command line.
+ *
+ *   _start (entry.S, hvlab monitors)   pvh_start32 (pvh_entry.S, stock QEMU)
+ *        |                                  |
+ *   kernel_entry64: check boot info    pvh_main: build boot info
+ *        \________________  ________________/
+ *                         kernel_main: platform, descriptor tables, memory,
+ *                         system calls; then run the command and exit.
+ *
+ * The command line is "COMMAND [ARGS...]"; words listed in kernel_options
+ * may appear anywhere and are taken out first.
+ */
+#include "kernel.h"
+#include "mm.h"
+#include "selftest.h"
+#include "task.h"
+#include "traps.h"
+
+#define MAX_ARGS 16
+#define FAULT_ADDRESS 0x00000deadbeef000ull    /* canonical, never mapped */
+
+void kernel_entry64(const struct hvlab_boot_info *bi, uint64_t magic) NORETURN;
+
+void kernel_entry64(const struct hvlab_boot_info *bi, uint64_t magic)
+{
+    const char *problem;
+
+    if ((uint64_t)bi > (4ull << 30) - sizeof(*bi))
+        problem = "RDI (boot info address) is outside the identity-mapped 4 GiB";
+    else
+        problem = boot_info_problem(bi, magic);
+    if (problem) {
+        /* boot_info stays NULL: native exit tries both exit ports. */
+        kprintf("panic: bad boot info at 0x%lx: %s\n", (uint64_t)bi, problem);
+        kernel_exit(HVLAB_GUEST_EXIT_PANIC);
+    }
+    kernel_main(bi);
+}
+
+/* ---- command line --------------------------------------------------------- */
+
+static char cmdline_copy[HVLAB_CMDLINE_MAX];
+
+static int split_words(char *s, char **argv, int max)
+{
+    int argc = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            *s++ = '\0';
+        if (!*s)
+            break;
+        if (argc == max)
+            break;
+        argv[argc++] = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+    }
+    return argc;
+}
+
+/* Kernel options: quirk-syscall-gate forces the UD2 system-call gate, so that
+ * the fallback path is tested on machines where `syscall` works. */
+static int take_kernel_options(char **argv, int argc)
+{
+    int out = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "quirk-syscall-gate") == 0)
+            kernel_quirks |= HVLAB_QUIRK_SYSCALL_BROKEN;
+        else
+            argv[out++] = argv[i];
+    }
+    return out;
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static int cmd_selftest(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return selftest_run();
+}
+
+static int cmd_hello(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    kprintf("hello from the hvlab guest kernel\n");
+    return 0;
+}
+
+static int cmd_exit(int argc, char **argv)
+{
+    uint64_t code;
+    if (argc != 2 || !parse_u64(argv[1], &code) || code > HVLAB_GUEST_EXIT_MAX ||
+        code == HV_STATUS_USAGE) {
+        kprintf("usage: exit N (N in 0..%u, not %u: that status means a usage error)\n",
+                HVLAB_GUEST_EXIT_MAX, HV_STATUS_USAGE);
+        return HVLAB_GUEST_EXIT_USAGE;
+    }
+    return (int)code;
+}
+
+/* For the monitors' --timeout: never exits, never halts, never interrupts. */
+static int cmd_hang(int argc, char **argv)
+{
+    (void)argc;
+    kprintf("%s: looping forever with interrupts off\n", argv[0]);
+    platform->irq_disable();
+    for (;;)
+        cpu_relax();
+    return HVLAB_GUEST_EXIT_PANIC;      /* not reached */
+}
+
+static int cmd_fault(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    kprintf("fault: reading unmapped address 0x%llx\n", FAULT_ADDRESS);
+    return (int)*(volatile uint64_t *)FAULT_ADDRESS;    /* panics: #PF */
+}
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    { "selftest", cmd_selftest },
+    { "hello", cmd_hello },
+    { "exit", cmd_exit },
+    { "hang", cmd_hang },
+    { "panic-test", cmd_hang },
+    { "fault", cmd_fault },
+};
+
+static int run_command(int argc, char **argv)
+{
+    if (argc == 0) {
+        kprintf("error: empty command line (commands: selftest hello exit hang panic-test fault)\n");
+        return HVLAB_GUEST_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strcmp(argv[0], commands[i].name) == 0)
+            return commands[i].run(argc, argv);
+    kprintf("error: unknown command \"%s\" (commands: selftest hello exit hang panic-test fault)\n",
+            argv[0]);
+    return HVLAB_GUEST_EXIT_USAGE;
+}
+
+/* ---- boot ----------------------------------------------------------------- */
+
+static void init_machine(const struct hvlab_boot_info *bi)
+{
+    /* The identity map uses 2 MiB pages; RAM beyond the last whole one is
+     * left out, and the allocator stays inside the map. */
+    uint64_t identity_end = ALIGN_DOWN(bi->ram_size, 2ull << 20);
+
+    gdt_init();
+    idt_init();
+    pmm_init(bi, identity_end);
+    paging_init(identity_end);
+    syscall_init();
+    user_init();
+}
+
+void kernel_main(const struct hvlab_boot_info *bi)
+{
+    char *argv[MAX_ARGS];
+
+    boot_info = bi;
+    kernel_quirks = bi->quirks;
+    platform_select(bi);
+
+    memcpy(cmdline_copy, bi->cmdline, bi->cmdline_len + 1);
+    int argc = take_kernel_options(argv, split_words(cmdline_copy, argv, MAX_ARGS));
+
+    kprintf("hvlab guest: monitor %s, platform %s, %lu MiB RAM, quirks 0x%lx, cmdline \"%s\"\n",
+            monitor_name(bi->monitor), platform->name, bi->ram_size >> 20,
+            kernel_quirks, bi->cmdline);
+    init_machine(bi);
+
+    int code = run_command(argc, argv);
+    kernel_exit((uint32_t)code);
+}

@@ -1,0 +1,57 @@
+/*
+ * mm.h - physical page allocator (pmm.c) and 4-level paging (paging.c).
+ */
+#ifndef GUEST_MM_H
+#define GUEST_MM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hvlab_boot_info;
+
+/* ---- pmm.c --------------------------------------------------------------- */
+void pmm_init(const struct hvlab_boot_info *bi, uint64_t limit);
+uint64_t pmm_alloc(void);               /* a zeroed 4 KiB frame, 0 if none left */
+void pmm_free(uint64_t pa);
+bool pmm_owns(uint64_t pa);             /* pa lies in memory the allocator manages */
+uint64_t pmm_free_pages(void);          /* never-used pages + the free list */
+
+/* ---- paging.c ------------------------------------------------------------ */
+/* Page-table entry bits (SDM Vol. 3A 4.5, tables 4-15..4-20). */
+#define PTE_P    (1ull << 0)            /* present */
+#define PTE_W    (1ull << 1)            /* writable */
+#define PTE_U    (1ull << 2)            /* user (CPL 3) may access */
+#define PTE_PWT  (1ull << 3)            /* write-through */
+#define PTE_PCD  (1ull << 4)            /* cache disable */
+#define PTE_A    (1ull << 5)
+#define PTE_D    (1ull << 6)
+#define PTE_PS   (1ull << 7)            /* large page (in a PD or PDPT entry) */
+#define PTE_NX   (1ull << 63)           /* execute-disable (needs EFER.NXE) */
+#define PTE_ADDR 0x000ffffffffff000ull
+
+struct aspace {
+    uint64_t pml4;                      /* physical address = the CR3 value */
+};
+
+extern struct aspace kernel_aspace;
+extern uint64_t pte_nx;                 /* PTE_NX if EFER.NXE is on, else 0 */
+
+void paging_init(uint64_t identity_end);     /* builds and loads kernel_aspace */
+int aspace_create(struct aspace *as);
+void aspace_destroy(struct aspace *as);
+void aspace_switch(const struct aspace *as);
+const struct aspace *aspace_current(void);
+
+/* flags: PTE_W, PTE_U, PTE_NX, PTE_PCD...; PTE_P is implied.  Replacing a
+ * present entry flushes its TLB entry.  0 on success, -1 on error. */
+int map_page(struct aspace *as, uint64_t va, uint64_t pa, uint64_t flags);
+uint64_t unmap_page(struct aspace *as, uint64_t va);   /* old frame, 0 if none */
+uint64_t *pte_lookup(struct aspace *as, uint64_t va);  /* leaf PTE or NULL */
+
+/* Demand paging of one kernel region: a not-present fault there gets a fresh
+ * frame mapped and the access is retried. */
+void paging_set_demand_region(uint64_t base, uint64_t end);
+bool paging_demand_fault(uint64_t cr2, uint64_t error);
+extern uint64_t demand_faults;
+
+#endif

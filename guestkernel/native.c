@@ -1,0 +1,103 @@
+/*
+ * native.c - the native platform: every operation is the real instruction.
+ *
+ * Under hv-hwassist these run in a hardware (or KVM-emulated) ring 0; under
+ * hv-trap-emulate the very same instructions run deprivileged in ring 3 and
+ * each one traps to the monitor, which emulates it.  That the kernel source
+ * is identical in both cases is the point of classic full virtualization.
+ */
+#include "kernel.h"
+#include "native.h"
+
+static void native_set_pte(uint64_t *ptep, uint64_t pte)
+{
+    /* One aligned 8-byte store is atomic (SDM Vol. 3A 9.1.1), so the MMU
+     * never sees half an entry. */
+    *(volatile uint64_t *)ptep = pte;
+}
+
+static void native_set_kernel_stack(uint64_t rsp0)
+{
+    tss_write_rsp0(rsp0);
+}
+
+/*
+ * Exit: hvlab monitors own a control device at HVLAB_PORT_EXIT (the monitor's
+ * exit status becomes CODE); under stock QEMU the isa-debug-exit device at
+ * 0xf4 makes QEMU exit with (CODE << 1) | 1.  Without boot info we do not know
+ * who runs us and try both.  If neither stops the CPU, park it.
+ */
+static NORETURN void native_exit(uint32_t code)
+{
+    native_cli();
+    if (!boot_info || boot_info->monitor != HVLAB_MONITOR_NONE)
+        native_outl(HVLAB_PORT_EXIT, code);
+    if (!boot_info || boot_info->monitor == HVLAB_MONITOR_NONE)
+        native_outl(HVLAB_PORT_QEMU_EXIT, code);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+const struct platform_ops native_platform_ops = {
+    .name = "native",
+    .irq_disable = native_cli,
+    .irq_enable = native_sti,
+    .safe_halt = native_safe_halt,
+    .read_cr0 = native_read_cr0,
+    .read_cr2 = native_read_cr2,
+    .read_cr3 = native_read_cr3,
+    .write_cr3 = native_write_cr3,
+    .read_cr4 = native_read_cr4,
+    .invlpg = native_invlpg,
+    .set_pte = native_set_pte,
+    .rdmsr = native_rdmsr,
+    .wrmsr = native_wrmsr,
+    .cpuid = native_cpuid,
+    .load_gdt = native_lgdt,
+    .load_idt = native_lidt,
+    .load_tr = native_ltr,
+    .set_kernel_stack = native_set_kernel_stack,
+    .outb = native_outb,
+    .inb = native_inb,
+    .outl = native_outl,
+    .console_write = uart_write,
+    .timer_init = apic_timer_init,
+    .timer_oneshot = apic_timer_oneshot,
+    .timer_cancel = apic_timer_cancel,
+    .irq_eoi = apic_eoi,
+    .timer_name = apic_timer_name,
+    .exit = native_exit,
+};
+
+/* Until platform_select() runs (and if it cannot), output and exit are the
+ * native ones: a UART and an exit port are the least a monitor offers. */
+const struct platform_ops *platform = &native_platform_ops;
+
+/*
+ * Under stock QEMU the firmware (SeaBIOS) leaves the legacy 8259 PICs
+ * programmed with IRQ0 (the PIT, 18.2 Hz) on vector 8 - the #DF vector.
+ * Mask every PIC line (OCW1, port 0x21/0xa1) so that the first `sti` does
+ * not deliver "double faults".  hvlab monitors have no firmware; leave their
+ * ports alone.
+ */
+static void mask_legacy_pic(void)
+{
+    native_outb(0x21, 0xff);
+    native_outb(0xa1, 0xff);
+}
+
+void platform_select(const struct hvlab_boot_info *bi)
+{
+    switch (bi->platform) {
+    case HVLAB_PLATFORM_NATIVE:
+        platform = &native_platform_ops;
+        if (bi->monitor == HVLAB_MONITOR_NONE)
+            mask_legacy_pic();
+        return;
+    case HVLAB_PLATFORM_PARAVIRT:
+        panic("boot info asks for the paravirt platform (%u), which this kernel "
+              "does not implement yet", bi->platform);
+    default:
+        panic("boot info: unknown platform %u", bi->platform);
+    }
+}
