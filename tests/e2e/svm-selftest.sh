@@ -1,9 +1,16 @@
 #!/bin/sh
-# hv-hwassist's guest self-test under KVM with true AMD-V and nested paging
-# (KVM inside QEMU TCG, MACHINE-NOTES.md; DESIGN.md section 8).
-# Passes when the guest prints "selftest: N passed, 0 failed" and
-# hv-hwassist exits 0; skipped (77, "SKIP: ...") when QEMU, the Debian
-# kernel or build/bin/hv-hwassist.static cannot be had.  Under 3 minutes.
+# hv-hwassist under KVM with true AMD-V and nested paging (KVM inside QEMU
+# TCG, MACHINE-NOTES.md; DESIGN.md section 8), in one boot of the SVM VM:
+#   - the guest selftest with the native `syscall` path, and again through
+#     the UD2 gate: "selftest: N passed, 0 failed", status 0;
+#   - the guest's exit paths: `exit 7` -> 7, `fault` -> 3 with the panic line,
+#     an unknown command -> 4, `hang` ended by --timeout -> 124;
+#   - Multiboot kernels: mb-hello (status 11) and the kvm-unit-tests-style
+#     mb-long with an environment module (status 1, 0 unexpected failures).
+# run.sh checks every command's status; this script checks what they print,
+# including kvm_amd npt=Y and KVM's own exit counters.  Skipped (77,
+# "SKIP: ...") when QEMU, the Debian kernel or the static monitor cannot be
+# had.  Under 3 minutes.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -11,29 +18,46 @@ cd "$(dirname "$0")/../.." || exit 1
 
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
     { echo "SKIP: qemu-system-x86_64 not found (apt-get install qemu-system-x86)"; exit 77; }
-[ -x "$BUILD/bin/hv-hwassist.static" ] ||
-    { echo "SKIP: $BUILD/bin/hv-hwassist.static does not exist yet (make $BUILD/bin/hv-hwassist.static)"; exit 77; }
-[ -f "$BUILD/guest/guestkernel.elf" ] ||
-    { echo "SKIP: $BUILD/guest/guestkernel.elf does not exist yet (make $BUILD/guest/guestkernel.elf)"; exit 77; }
+for f in bin/hv-hwassist.static guest/guestkernel.elf tests/guests/mb-hello.elf \
+         tests/guests/mb-long.elf; do
+    [ -f "$BUILD/$f" ] || { echo "FAIL: $BUILD/$f was not built (make test-build)"; exit 1; }
+done
 
 log="$BUILD/svm/selftest.log"
-sh tests/svm/run.sh --qemu-timeout 170 --timeout 150 --log "$log" \
-    -- /hv-hwassist --stats /guestkernel.elf selftest
+env="$BUILD/svm/mb-long.env"
+mkdir -p "$BUILD/svm"
+printf 'MB_LONG_GREETING=hello-from-svm\nEXPECT_NB_CPUS=1\n' >"$env"
+sh tests/svm/run.sh --qemu-timeout 170 --timeout 100 --log "$log" --file "$env:/guests/ENV" \
+    -- /hv-hwassist --stats /guestkernel.elf selftest \
+    --- /hv-hwassist /guestkernel.elf selftest quirk-syscall-gate \
+    --- --expect 7 /hv-hwassist /guestkernel.elf exit 7 \
+    --- --expect 3 /hv-hwassist /guestkernel.elf fault \
+    --- --expect 4 /hv-hwassist /guestkernel.elf no-such-command \
+    --- --expect 124 /hv-hwassist --timeout 2 /guestkernel.elf hang \
+    --- --expect 11 /hv-hwassist /guests/mb-hello.elf exit=5 \
+    --- --expect 1 /hv-hwassist --module /guests/ENV /guests/mb-long.elf x
 rc=$?
 # 77: QEMU or the Debian kernel (an archive download, cached) cannot be had
 [ $rc -eq 77 ] && exit 77
 
-summary=$(tr -d '\r' <"$log" | grep -E '^selftest: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
-if [ $rc -ne 0 ]; then
-    echo "FAIL: hv-hwassist selftest under AMD-V (KVM in QEMU TCG): run.sh failed${summary:+ ($summary)}"
-    exit 1
-fi
-case $summary in
-*" passed, 0 failed"*)
-    n=${summary#selftest: }; n=${n%% *}
-    [ "$n" -gt 0 ] || { echo "FAIL: the guest ran no self-test ($summary)"; exit 1; }
-    echo "PASS: $summary under AMD-V with nested paging (KVM in QEMU TCG)"
-    exit 0 ;;
-'') echo "FAIL: no 'selftest: N passed, M failed' line from the guest"; exit 1 ;;
-*)  echo "FAIL: $summary"; exit 1 ;;
-esac
+out=$(tr -d '\r' <"$log")
+fail() { echo "FAIL: $*"; exit 1; }
+[ $rc -eq 0 ] || fail "a command under AMD-V (KVM in QEMU TCG) ended with an unexpected status; see $log"
+expect() { printf '%s\n' "$out" | grep -Eq -- "$1" || fail "the log lacks: $1"; }
+expect 'svm-init: kvm_amd npt=Y'
+expect 'KVM backend: kvm_amd'
+expect "KVM's own counters"
+expect 'ok syscall_roundtrip \(via syscall\)'
+expect 'ok syscall_roundtrip \(via ud2 gate\)'
+expect 'panic: exception #PF'
+expect 'timed out after 2 s'
+expect 'mb-hello: booted by hvlab'
+expect 'fw_cfg nb_cpus 1'
+expect 'MB_LONG_GREETING=hello-from-svm'
+expect 'SUMMARY: [0-9]+ tests, 0 unexpected failures'
+n=$(printf '%s\n' "$out" | grep -cE '^selftest: [0-9]+ passed, 0 failed')
+[ "$n" -eq 2 ] || fail "expected two 'selftest: N passed, 0 failed' lines, found $n"
+checks=$(printf '%s\n' "$out" | sed -n 's/^selftest: \([0-9]*\) passed, 0 failed/\1/p' | head -n 1)
+[ "$checks" -ge 20 ] || fail "only $checks selftest checks ran; at least 20 expected"
+echo "PASS: selftest ($checks checks, syscall and ud2 gate), exit paths, --timeout and two"
+echo "      multiboot kernels under hv-hwassist on AMD-V with nested paging (KVM in QEMU TCG)"
