@@ -41,7 +41,7 @@ help:
 # ---- Debian packages -------------------------------------------------------
 # One list for everything: make test and make bench both call this step.
 DEB_PACKAGES := gcc make libc6-dev pkg-config libcmocka-dev qemu-system-x86 \
-                gnuplot-nox libcpuid-dev libhwloc-dev hwloc cpio xz-utils
+                gnuplot-nox libcpuid-dev libhwloc-dev hwloc xz-utils
 deps:
 	$(Q)missing=""; \
 	for p in $(DEB_PACKAGES); do \
