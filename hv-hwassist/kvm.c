@@ -58,9 +58,11 @@ int kvm_open(struct kvm_vm *vm, const char *prog)
     }
     int rc;
     if ((rc = check_cap(vm, prog, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY")) ||
-        (rc = check_cap(vm, prog, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP (in-kernel local APIC)")) ||
-        (rc = check_cap(vm, prog, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT")))
+        (rc = check_cap(vm, prog, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP (in-kernel local APIC)")))
         return rc;
+    /* KVM_CAP_IMMEDIATE_EXIT only closes a race in --timeout (a kick that
+     * lands just before KVM_RUN); without it the watchdog's grace period
+     * still ends the guest, so it is not required. */
     return 0;
 }
 

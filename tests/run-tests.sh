@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs hvlab's tests and prints one result line each, then a summary.
 # usage: run-tests.sh UNIT_BINARY... -- E2E_SCRIPT...
+# Lines an e2e script prints starting "RESULT: " are shown under its name.
 # An e2e script exits 0 (passed), 77 (skipped: its last stderr line says why)
 # or anything else (failed).  A skipped test is never counted as passed.
 set -u
@@ -32,7 +33,8 @@ for t in "$@"; do
     rc=$?
     secs=$(( $(date +%s) - start ))
     case $rc in
-    0)  echo "PASS $name (${secs}s)"; passed=$((passed + 1)) ;;
+    0)  echo "PASS $name (${secs}s)"; passed=$((passed + 1))
+        sed -n 's/^RESULT: /    /p' "$logdir/$name.log" ;;
     77) echo "SKIP $name: $(sed -n "s/^SKIP: //p" "$logdir/$name.log" | tail -n 1)"; skipped=$((skipped + 1)) ;;
     *)  echo "FAIL $name (exit $rc, ${secs}s); last lines of $logdir/$name.log:"
         tail -n 15 "$logdir/$name.log" | sed 's/^/    /'

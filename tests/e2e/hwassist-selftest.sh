@@ -11,4 +11,4 @@ expect_status 0
 expect_err "KVM backend: kvm_"
 expect_err "exits handled in user space"
 expect_err "pio uart"
-echo "PASS: $n checks passed on $(sed -n 's/.*KVM backend: \([a-z_]*\).*/\1/p' "$TMP/err")"
+echo "RESULT: selftest: $n passed, 0 failed on $(sed -n 's/.*KVM backend: \([a-z_]*\).*/\1/p' "$TMP/err")"
