@@ -13,6 +13,7 @@
  * 12 #SS, 13 #GP, 14 #PF, 17 #AC, 21 #CP, 29 #VC, 30 #SX.
  */
 #include "layout.h"
+#include "gpr_frame.h"
 
 .macro ISR_NOERR vec
         .balign 16
@@ -69,42 +70,14 @@ ISR_NOERR 255                           /* SPURIOUS_VECTOR */
         .balign 16
         .globl isr_common
 isr_common:
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
+        PUSH_GPRS
         /* 22 quadwords are on the stack and the CPU aligned RSP to 16 before
          * its pushes (SDM Vol. 3A 6.14.2), so RSP is 16-byte aligned here as
          * the C ABI wants at a call. */
         movq    %rsp, %rdi
         cld
         call    trap_dispatch
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
+        POP_GPRS
         addq    $16, %rsp               /* vector and error code */
         iretq
 

@@ -17,18 +17,6 @@ bool pmm_owns(uint64_t pa);             /* pa lies in memory the allocator manag
 uint64_t pmm_free_pages(void);          /* never-used pages + the free list */
 
 /* ---- paging.c ------------------------------------------------------------ */
-/* Page-table entry bits (SDM Vol. 3A 4.5, tables 4-15..4-20). */
-#define PTE_P    (1ull << 0)            /* present */
-#define PTE_W    (1ull << 1)            /* writable */
-#define PTE_U    (1ull << 2)            /* user (CPL 3) may access */
-#define PTE_PWT  (1ull << 3)            /* write-through */
-#define PTE_PCD  (1ull << 4)            /* cache disable */
-#define PTE_A    (1ull << 5)
-#define PTE_D    (1ull << 6)
-#define PTE_PS   (1ull << 7)            /* large page (in a PD or PDPT entry) */
-#define PTE_NX   (1ull << 63)           /* execute-disable (needs EFER.NXE) */
-#define PTE_ADDR 0x000ffffffffff000ull
-
 struct aspace {
     uint64_t pml4;                      /* physical address = the CR3 value */
 };

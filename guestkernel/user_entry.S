@@ -6,6 +6,7 @@
  *   syscall_entry  the target of the `syscall` instruction (MSR_LSTAR)
  */
 #include "layout.h"
+#include "gpr_frame.h"
 
 /* struct kernel_context offsets (task.h) */
 #define CTX_RBX 0
@@ -125,39 +126,11 @@ syscall_entry:
         pushq   %rcx                            /* rip */
         pushq   $0                              /* error code */
         pushq   $SYSCALL_PSEUDO_VECTOR          /* vector */
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
+        PUSH_GPRS
         movq    %rsp, %rdi
         cld
         call    syscall_from_user               /* frame->rax = result */
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
+        POP_GPRS
         addq    $16, %rsp                       /* vector, error code */
         popq    %rcx                            /* RIP for SYSRET */
         addq    $8, %rsp                        /* cs */

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 
 #include "abi/hvlab_abi.h"
+#include "abi/x86_arch.h"
 
 /* Scratch-area layout used by hv-hwassist (inside HVLAB_SCRATCH_PADDR..END). */
 #define ENTRY_PML4   0x2000ull
@@ -23,22 +24,6 @@
 #define ENTRY_GDT    0x8000ull
 #define ENTRY_TSS    0x8100ull
 #define ENTRY_STACK  HVLAB_SCRATCH_END
-
-#define PTE_P  (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_PS (1ull << 7) /* in a PDE: maps a 2 MiB page (SDM Vol. 3A §4.5) */
-
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 
 /* GDT descriptors (SDM Vol. 3A §3.4.5): flat 4 GiB, present, DPL 0. */
 #define GDT_CODE64 0x00AF9A000000FFFFull /* L=1 D=0: 64-bit code          */
@@ -56,17 +41,17 @@ static int write_guest(struct hv_machine *m, uint64_t gpa, const void *src, size
     return 0;
 }
 
-/* Identity map [0, 4 GiB): PML4[0] -> PDPT, PDPT[0..3] -> four PDs of 2 MiB
- * pages.  2 MiB rather than 1 GiB pages: not every backend has the latter. */
+/* Identity map [0, 4 GiB): PML4[0] -> PDPT, PDPT[0..3] -> four PDs whose
+ * entries have PTE_PS set, each mapping a 2 MiB page (SDM Vol. 3A §4.5).  2 MiB rather than 1 GiB pages: not every backend has the latter. */
 static int build_identity_tables(struct hv_machine *m)
 {
     uint64_t pml4[512] = {0}, pdpt[512] = {0}, pd[512];
-    pml4[0] = ENTRY_PDPT | PTE_P | PTE_RW;
+    pml4[0] = ENTRY_PDPT | PTE_P | PTE_W;
     int rc = 0;
     for (uint64_t g = 0; g < 4 && !rc; g++) {
-        pdpt[g] = (ENTRY_PD + g * 0x1000) | PTE_P | PTE_RW;
+        pdpt[g] = (ENTRY_PD + g * 0x1000) | PTE_P | PTE_W;
         for (uint64_t i = 0; i < 512; i++)
-            pd[i] = ((g << 30) + (i << 21)) | PTE_P | PTE_RW | PTE_PS;
+            pd[i] = ((g << 30) + (i << 21)) | PTE_P | PTE_W | PTE_PS;
         rc = write_guest(m, ENTRY_PD + g * 0x1000, pd, sizeof(pd));
     }
     if (!rc)
