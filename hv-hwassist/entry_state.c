@@ -42,7 +42,8 @@ static int write_guest(struct hv_machine *m, uint64_t gpa, const void *src, size
 }
 
 /* Identity map [0, 4 GiB): PML4[0] -> PDPT, PDPT[0..3] -> four PDs whose
- * entries have PTE_PS set, each mapping a 2 MiB page (SDM Vol. 3A §4.5).  2 MiB rather than 1 GiB pages: not every backend has the latter. */
+ * entries have PTE_PS set, each mapping a 2 MiB page (SDM Vol. 3A §4.5).
+ * 2 MiB rather than 1 GiB pages: not every backend has the latter. */
 static int build_identity_tables(struct hv_machine *m)
 {
     uint64_t pml4[512] = {0}, pdpt[512] = {0}, pd[512];
