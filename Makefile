@@ -16,7 +16,7 @@ HOST_CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
                 -Wshadow -Wno-missing-field-initializers -I. -MMD -MP
 HOST_LDFLAGS :=
 
-# ---- guest kernel: freestanding x86-64, no SSE/x87 (DESIGN.md §3) ---------
+# ---- guest kernel: freestanding x86-64, no SSE/x87 (docs/guestkernel.md) ---------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
                 -mgeneral-regs-only -mno-red-zone -march=x86-64 -fno-pic \
                 -fno-pie -mcmodel=small -fno-stack-protector \

@@ -7,7 +7,7 @@
  * "optimised" by GCC into a call to memset, i.e. into itself.
  *
  * Cost note: on a software KVM backend ring-0 code is emulated instruction by
- * instruction (see MACHINE-NOTES.md), and each iteration of a REP string
+ * instruction (on the kvm_pvm backend, docs/hwassist.md), and each iteration of a REP string
  * instruction costs about one emulated instruction.  Hence page_zero uses
  * REP STOSQ (512 iterations per page), not REP STOSB (4096).
  */

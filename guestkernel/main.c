@@ -42,6 +42,8 @@ void kernel_entry64(const struct hvlab_boot_info *bi, uint64_t magic)
 
 static char cmdline_copy[HVLAB_CMDLINE_MAX];
 
+/* Returns the word count, or -1 when there are more than max words: a
+ * dropped word could be an option the user meant (quirk-syscall-gate). */
 static int split_words(char *s, char **argv, int max)
 {
     int argc = 0;
@@ -51,7 +53,7 @@ static int split_words(char *s, char **argv, int max)
         if (!*s)
             break;
         if (argc == max)
-            break;
+            return -1;
         argv[argc++] = s;
         while (*s && *s != ' ' && *s != '\t')
             s++;
@@ -131,20 +133,19 @@ static const struct command commands[] = {
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },
-    { "panic-test", cmd_hang },
     { "fault", cmd_fault },
 };
 
 static int run_command(int argc, char **argv)
 {
     if (argc == 0) {
-        kprintf("error: empty command line (commands: selftest hello exit hang panic-test fault)\n");
+        kprintf("error: empty command line (commands: selftest hello exit hang fault)\n");
         return HVLAB_GUEST_EXIT_USAGE;
     }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(argv[0], commands[i].name) == 0)
             return commands[i].run(argc, argv);
-    kprintf("error: unknown command \"%s\" (commands: selftest hello exit hang panic-test fault)\n",
+    kprintf("error: unknown command \"%s\" (commands: selftest hello exit hang fault)\n",
             argv[0]);
     return HVLAB_GUEST_EXIT_USAGE;
 }
@@ -174,7 +175,12 @@ void kernel_main(const struct hvlab_boot_info *bi)
     platform_select(bi);
 
     memcpy(cmdline_copy, bi->cmdline, bi->cmdline_len + 1);
-    int argc = take_kernel_options(argv, split_words(cmdline_copy, argv, MAX_ARGS));
+    int nwords = split_words(cmdline_copy, argv, MAX_ARGS);
+    if (nwords < 0) {
+        kprintf("error: the command line has more than %d words\n", MAX_ARGS);
+        kernel_exit(HVLAB_GUEST_EXIT_USAGE);
+    }
+    int argc = take_kernel_options(argv, nwords);
 
     kprintf("hvlab guest: monitor %s, platform %s, %lu MiB RAM, quirks 0x%lx, cmdline \"%s\"\n",
             monitor_name(bi->monitor), platform->name, bi->ram_size >> 20,

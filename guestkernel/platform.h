@@ -1,7 +1,12 @@
 /*
  * platform.h - the table of privileged operations (like Linux pv_ops).
  *
- * Every privileged operation of the kernel goes through `platform->op(...)`.
+ * Every privileged operation that a paravirtual platform must replace goes
+ * through `platform->op(...)`.  The exceptions are the ones a Xen-PV-style
+ * guest also keeps: the boot path before the table is chosen (pvh_entry.S),
+ * segment reloads (gdt.c), and the returns to ring 3 in assembly (iretq in
+ * isr.S and user_entry.S, sysretq in user_entry.S), which the paravirt issue
+ * turns into a "return to guest mode" hypercall.
  * The boot info chooses the table once at boot:
  *   native    real instructions: cli/sti, mov cr3, invlpg, wrmsr, in/out,
  *             the local APIC (native.c, apic.c, uart.c);
