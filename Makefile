@@ -93,6 +93,7 @@ $(BUILD)/bin/hv-hwassist.static: $(HWASSIST_OBJS) $(BUILD)/lib/libhv.a
 	@mkdir -p $(@D); echo "  LD $@"
 	$(Q)$(CC) -static -o $@ $^ -lpthread
 
+include libhv/r3.mk
 -include tests/tests.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
