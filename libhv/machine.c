@@ -15,8 +15,12 @@ void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
     m->status = status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->why, sizeof(m->why), fmt, ap);
+    int n = vsnprintf(m->why, sizeof(m->why), fmt, ap);
     va_end(ap);
+    /* A broken rule is the guest's doing: say where it was. */
+    if (status == HV_STATUS_GUEST_RULE && m->guest_rip && n > 0 && (size_t)n < sizeof(m->why))
+        snprintf(m->why + n, sizeof(m->why) - (size_t)n, " (guest rip 0x%llx)",
+                 (unsigned long long)m->guest_rip(m));
 }
 
 int hv_add_platform_devices(struct hv_machine *m)

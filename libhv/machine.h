@@ -24,7 +24,7 @@ struct hv_machine {
     volatile bool stopped;       /* set by hv_stop(); the run loop ends   */
     int status;                  /* process exit status when stopped      */
     char why[256];               /* reason, printed unless a clean exit   */
-    uint64_t (*guest_rip)(struct hv_machine *m); /* for messages; may be NULL */
+    uint64_t (*guest_rip)(struct hv_machine *m); /* named in rule violations; may be NULL */
 };
 
 /* End the guest: the monitor's run loop returns and the process exits with

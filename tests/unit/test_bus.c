@@ -78,6 +78,24 @@ static void mmio_to_nothing_stops_guest_with_rule_status(void **state)
     free_machine(m);
 }
 
+static uint64_t fixed_rip(struct hv_machine *m)
+{
+    (void)m;
+    return 0x101234;
+}
+
+static void rule_violation_names_the_guest_rip(void **state)
+{
+    (void)state;
+    struct hv_machine *m = new_machine();
+    m->guest_rip = fixed_rip;
+    uint64_t v = 1;
+    bus_access(m, HV_SPACE_MMIO, 0xC0000000ull, true, 4, &v);
+    assert_int_equal(m->status, HV_STATUS_GUEST_RULE);
+    assert_non_null(strstr(m->why, "(guest rip 0x101234)"));
+    free_machine(m);
+}
+
 static void null_mmio_reads_zero_and_counts_an_exit(void **state)
 {
     (void)state;
@@ -224,6 +242,7 @@ int main(void)
         cmocka_unit_test(unclaimed_port_reads_all_ones_and_keeps_running),
         cmocka_unit_test(access_straddling_a_region_end_is_not_routed),
         cmocka_unit_test(mmio_to_nothing_stops_guest_with_rule_status),
+        cmocka_unit_test(rule_violation_names_the_guest_rip),
         cmocka_unit_test(null_mmio_reads_zero_and_counts_an_exit),
         cmocka_unit_test(uart_lsr_reports_transmitter_empty),
         cmocka_unit_test(control_exit_port_ends_guest_with_its_code),
