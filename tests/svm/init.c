@@ -115,25 +115,37 @@ static void read_cmdline(void)
             cmdline[i] = ' ';
 }
 
+/* The next space-separated word of the kernel command line after *cursor:
+ * returns its start and length and advances *cursor, or NULL at the end. */
+static const char *next_word(const char **cursor, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return NULL;
+    const char *e = strchr(p, ' ');
+    if (!e)
+        e = p + strlen(p);
+    *len = (size_t)(e - p);
+    *cursor = e;
+    return p;
+}
+
 /* Value of "key=value" on the kernel command line (copied), or NULL. */
 static const char *param(const char *key, char *out, size_t outsz)
 {
-    size_t kl = strlen(key);
-    for (const char *p = cmdline; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *e = strchr(p, ' ');
-        if (!e)
-            e = p + strlen(p);
-        if ((size_t)(e - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t vl = (size_t)(e - p) - kl - 1;
+    size_t kl = strlen(key), n;
+    const char *cur = cmdline, *p;
+    while ((p = next_word(&cur, &n))) {
+        if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = n - kl - 1;
             if (vl >= outsz)
                 vl = outsz - 1;
             memcpy(out, p + kl + 1, vl);
             out[vl] = '\0';
             return out;
         }
-        p = e;
     }
     return NULL;
 }
@@ -142,19 +154,15 @@ static const char *param(const char *key, char *out, size_t outsz)
  * mod uses '_' ("kvm_amd"); the command line may use '-' as well. */
 static void module_params(const char *mod, char *out, size_t outsz)
 {
-    size_t ml = strlen(mod), used = 0;
+    size_t ml = strlen(mod), used = 0, n;
+    const char *cur = cmdline, *p;
     out[0] = '\0';
-    for (const char *p = cmdline; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *e = strchr(p, ' ');
-        if (!e)
-            e = p + strlen(p);
-        int match = (size_t)(e - p) > ml + 1 && p[ml] == '.';
+    while ((p = next_word(&cur, &n))) {
+        int match = n > ml + 1 && p[ml] == '.';
         for (size_t i = 0; match && i < ml; i++)
             match = (p[i] == '-' ? '_' : p[i]) == mod[i];
         if (match) {
-            size_t l = (size_t)(e - p) - ml - 1;
+            size_t l = n - ml - 1;
             if (used + l + 2 < outsz) {
                 if (used)
                     out[used++] = ' ';
@@ -163,7 +171,6 @@ static void module_params(const char *mod, char *out, size_t outsz)
                 out[used] = '\0';
             }
         }
-        p = e;
     }
 }
 
