@@ -40,6 +40,7 @@ enum entry_kind {
 #define F_66_IGN  0x0080u /* 0F maps: 66 is accepted and has no effect         */
 #define F_NEED_66 0x0100u /* 0F maps: 66 is a mandatory prefix                 */
 #define F_NEED_F3 0x0200u /* 0F maps: F3 is a mandatory prefix                 */
+#define F_IMM16   0x0400u /* imm16 (ret/lret imm16), whatever the operand size  */
 
 /* Operand-size classes (SDM Vol. 2D §A.2.2 operand-type codes). */
 enum size_class {
@@ -75,6 +76,7 @@ enum form {
     FM_ACC_DX,   /* in acc, dx                                                 */
     FM_DX_ACC,   /* out dx, acc                                                */
     FM_I8,       /* int imm8                                                   */
+    FM_I16,      /* lret imm16                                                 */
     FM_R_CR,     /* r64 <- crN                                                 */
     FM_CR_R,     /* crN <- r64                                                 */
     FM_R_DR,
@@ -150,6 +152,10 @@ static const struct entry map1[256] = {
 
     [0xC6] = GROUP(G_GRP11_B),
     [0xC7] = GROUP(G_GRP11_V),
+    /* far return: default operand size 32 in 64-bit mode, REX.W lretq (SDM
+     * RET, "Far return ... in 64-bit mode"); CA releases imm16 more bytes */
+    [0xCA] = OP(LRET, FM_I16, SZ_V, F_IMM16),
+    [0xCB] = OP(LRET, FM_NONE, SZ_V, 0),
     [0xCC] = OP(INT3, FM_NONE, SZ_NONE, 0),
     [0xCD] = OP(INT, FM_I8, SZ_NONE, F_IMM8),
     /* iret: default operand size 32 (iretd), REX.W iretq, 66 iretw */
@@ -597,6 +603,12 @@ int x86_decode(const uint8_t *bytes, size_t avail, struct x86_insn *out)
             return rc;
         in.imm_size = 1;
         in.imm = v;
+    } else if (e->flags & F_IMM16) {
+        uint64_t v;
+        if ((rc = fetch_le(&c, 2, false, &v)))
+            return rc;
+        in.imm_size = 2;
+        in.imm = v;
     } else if (e->flags & F_IMMZ) {
         /* Iz: imm16 with 66, else imm32; with REX.W the imm32 is
          * sign-extended to 64 bits (there is no imm64 form of C7). */
@@ -699,6 +711,11 @@ int x86_decode(const uint8_t *bytes, size_t avail, struct x86_insn *out)
         o[0].size = 1;
         in.nopnd = 1;
         break;
+    case FM_I16:
+        o[0] = imm;
+        o[0].size = 2;
+        in.nopnd = 1;
+        break;
     case FM_R_CR:
     case FM_CR_R:
         /* Only cr0, cr2, cr3, cr4 and (with REX.R) cr8 exist: #UD otherwise. */
@@ -776,6 +793,7 @@ static const char *const mnemonics[X86_OP_COUNT] = {
     [X86_OP_WRMSR] = "wrmsr", [X86_OP_RDMSR] = "rdmsr", [X86_OP_RDTSC] = "rdtsc",
     [X86_OP_RDPMC] = "rdpmc", [X86_OP_CPUID] = "cpuid", [X86_OP_CLTS] = "clts",
     [X86_OP_WBINVD] = "wbinvd", [X86_OP_INVD] = "invd", [X86_OP_IRET] = "iret",
+    [X86_OP_LRET] = "lret",
     [X86_OP_SYSRET] = "sysret", [X86_OP_SYSCALL] = "syscall", [X86_OP_INT] = "int",
     [X86_OP_INT3] = "int3", [X86_OP_UD2] = "ud2", [X86_OP_PUSHF] = "pushf", [X86_OP_POPF] = "popf",
     [X86_OP_INVPCID] = "invpcid", [X86_OP_XSETBV] = "xsetbv", [X86_OP_XGETBV] = "xgetbv",
@@ -930,7 +948,7 @@ int x86_format(const struct x86_insn *insn, char *buf, size_t len)
     switch (insn->op) {
     case X86_OP_MOVS: case X86_OP_STOS: case X86_OP_LODS:
     case X86_OP_INS: case X86_OP_OUTS:
-    case X86_OP_IRET: case X86_OP_SYSRET:
+    case X86_OP_IRET: case X86_OP_SYSRET: case X86_OP_LRET:
         put(&o, "%c", size_suffix(insn->op_size));
         break;
     case X86_OP_PUSHF: case X86_OP_POPF:

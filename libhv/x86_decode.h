@@ -79,6 +79,8 @@ enum x86_op {
     X86_OP_INVD,
     X86_OP_IRET,        /* op_size 2 (iretw), 4 (iretd), 8 (iretq)           */
     X86_OP_SYSRET,      /* op_size 4 (to compat mode) or 8 (sysretq)         */
+    X86_OP_LRET,        /* far return (CB; CA imm16: bytes to release):
+                           op_size 4 (lretd) or 8 (REX.W lretq), 2 with 66   */
     X86_OP_SYSCALL,
     X86_OP_INT,         /* int imm8: vector in imm                           */
     X86_OP_INT3,

@@ -165,6 +165,9 @@ static const struct vec vectors[] = {
     { "0F 08", OP(INVD), 0, "invd" },
     /* control transfers */
     { "48 CF", OP(IRET), 8, "iretq" },
+    { "48 CB", OP(LRET), 8, "lretq" },
+    { "CB", OP(LRET), 4, "lretd" },
+    { "48 CA 10 00", OP(LRET), 8, "lretq 0x10" },
     { "CF", OP(IRET), 4, "iretd" },
     { "66 CF", OP(IRET), 2, "iretw" },
     { "48 0F 07", OP(SYSRET), 8, "sysretq" },
@@ -672,7 +675,7 @@ static void valid_but_unsupported_instructions(void **state)
         "0F 38 82 01",       /* invpcid without its 66                */
         "0F 34",             /* sysenter                              */
         "F3 0F B8 C1",       /* popcnt                                */
-        "CB",                /* retf                                  */
+        "C3",                /* near ret                              */
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         struct x86_insn in;
