@@ -13,11 +13,19 @@ unsigned stats_reason(struct hv_stats *st, const char *reason)
     return st->n++;
 }
 
+unsigned stats_event(struct hv_stats *st, const char *event)
+{
+    unsigned slot = stats_reason(st, event);
+    st->is_event[slot] = true;
+    return slot;
+}
+
 uint64_t stats_total(const struct hv_stats *st)
 {
     uint64_t t = 0;
     for (unsigned i = 0; i < st->n; i++)
-        t += st->count[i];
+        if (!st->is_event[i])
+            t += st->count[i];
     return t;
 }
 
@@ -55,7 +63,8 @@ static void print_bench(FILE *f, const struct hv_stats *st, const struct hv_benc
 {
     uint64_t total = 0;
     for (unsigned i = 0; i < st->n; i++)
-        total += r->exits[i];
+        if (!st->is_event[i])
+            total += r->exits[i];
     double per = r->iterations ? (double)total / (double)r->iterations : 0.0;
     fprintf(f, "  %-28s %12llu ops %10.3f exits/op", r->name,
             (unsigned long long)r->iterations, per);
@@ -70,8 +79,17 @@ void stats_print(FILE *f, const struct hv_stats *st, const char *title)
     fprintf(f, "%s: %llu exits handled in user space\n", title,
             (unsigned long long)stats_total(st));
     for (unsigned i = 0; i < st->n; i++)
-        if (st->count[i])
-            fprintf(f, "  %-28s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+        if (st->count[i] && !st->is_event[i])
+            fprintf(f, "  %-36s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+    bool events = false;
+    for (unsigned i = 0; i < st->n; i++) {
+        if (!st->count[i] || !st->is_event[i])
+            continue;
+        if (!events)
+            fprintf(f, "%s: events (not exits of their own)\n", title);
+        events = true;
+        fprintf(f, "  %-36s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+    }
     if (st->n_bench) {
         fprintf(f, "%s: exits per operation in benchmark brackets\n", title);
         for (unsigned i = 0; i < st->n_bench; i++)

@@ -24,6 +24,8 @@ struct hv_bench_record {
 
 struct hv_stats {
     const char *reason[HV_STATS_MAX_REASONS]; /* static strings           */
+    bool is_event[HV_STATS_MAX_REASONS]; /* an event, not an exit: counted
+                                            but left out of the totals     */
     uint64_t count[HV_STATS_MAX_REASONS];
     unsigned n;
     bool in_bench;
@@ -42,6 +44,12 @@ static inline void stats_inc(struct hv_stats *st, unsigned slot)
     st->count[slot]++;
 }
 
+/* The same for an event that is not an exit of its own (an interrupt
+ * injected on the way back into the guest, a shadow flush): it is counted
+ * and printed, but not added to the exit totals. */
+unsigned stats_event(struct hv_stats *st, const char *event);
+
+/* The number of exits (events excluded). */
 uint64_t stats_total(const struct hv_stats *st);
 
 /* Bench brackets.  They return NULL on success or a reason the guest broke
