@@ -99,6 +99,13 @@ enum hvlab_kvm_backend {         /* the KVM module behind /dev/kvm        */
 #define HVLAB_QUIRK_NO_RDTSCP        (1ull << 5) /* rdtscp, rdpid, TSC_AUX unusable                           */
 #define HVLAB_QUIRK_VMCALL_HANGS     (1ull << 6) /* vmcall/vmmcall in ring 0 never return                     */
 #define HVLAB_QUIRK_LATE_IRQ         (1ull << 7) /* pending IRQs delivered only every ~1 ms while ring 0 runs */
+/*
+ * The kernel runs deprivileged in CPU ring 3 (trap-and-emulate, paravirt):
+ * sensitive unprivileged instructions (sgdt, sidt, sldt, str, smsw, mov from
+ * cs/ss, pushf, popf, cpuid, lar, lsl, rdpid) see or change the host's
+ * state, not the virtual CPU's.
+ */
+#define HVLAB_QUIRK_DEPRIVILEGED     (1ull << 8)
 
 /* Boot-info flags. */
 #define HVLAB_BOOT_RAM_ZEROED (1u << 0) /* all usable RAM is zero-filled at entry */

@@ -1,0 +1,241 @@
+/*
+ * The exit loop of hv-trap-emulate: one VM exit, from the guest's fault to
+ * its resumption.  Example, the guest kernel writing a byte to the UART:
+ *
+ *   guest (ring 3 in the child)  out %al, (%dx)
+ *     -> the CPU raises #GP (I/O at CPL 3 > IOPL 0); the host kernel turns
+ *        it into SIGSEGV for the child, which ptrace stops before delivery;
+ *   r3_run() (libhv/r3_run.c) returns R3_EXIT_FAULT, trapno 13;
+ *   handle_fault() -> handle_gp() fetches the bytes at RIP through the
+ *   guest's page tables (fetch_insn, gva.c) and decodes them: "out dx, al";
+ *   emulate_privileged() (emulate.c) checks the virtual CPL is 0 and calls
+ *   emulate_port_io(), which moves RIP past the instruction and hands the
+ *   byte to the UART model on the device bus (libhv/uart.c);
+ *   the loop comes round: deliver_events() (interrupts.c) injects a pending
+ *   timer interrupt if the virtual IF allows it; the host timer is re-armed
+ *   for the next virtual APIC deadline; r3_run() resumes the child with
+ *   the updated registers.
+ */
+#include "hv-trap-emulate/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "abi/hvlab_abi.h"
+#include "abi/x86_arch.h"
+
+/* ---- the host timer: kicks the child out of guest code at a deadline ----- */
+
+static struct r3_child *volatile kick_target;
+static timer_t host_timer;
+static uint64_t armed_ns, timeout_ns;
+
+static void on_host_timer(int sig)
+{
+    (void)sig;
+    struct r3_child *c = kick_target;
+    if (c)
+        r3_kick(c);
+}
+
+int timer_start(struct vcpu *v)
+{
+    struct sigaction sa = {.sa_handler = on_host_timer, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
+    if (sigaction(SIGALRM, &sa, NULL) || timer_create(CLOCK_MONOTONIC, &sev, &host_timer))
+        return -1;
+    if (v->m->opt.timeout_sec > 0)
+        timeout_ns = host_now_ns() + (uint64_t)(v->m->opt.timeout_sec * 1e9);
+    return 0;
+}
+
+static void arm_host_timer(uint64_t when_ns)
+{
+    if (when_ns == armed_ns)
+        return;
+    struct itimerspec its = {0};
+    if (when_ns) {
+        its.it_value.tv_sec = (time_t)(when_ns / 1000000000ull);
+        its.it_value.tv_nsec = (long)(when_ns % 1000000000ull);
+    }
+    timer_settime(host_timer, TIMER_ABSTIME, &its, NULL);
+    armed_ns = when_ns;
+}
+
+static uint64_t next_wakeup(const struct vcpu *v)
+{
+    uint64_t d = vapic_next_deadline_ns(v);
+    if (timeout_ns && (!d || timeout_ns < d))
+        d = timeout_ns;
+    return d;
+}
+
+static bool timed_out(struct vcpu *v)
+{
+    if (!timeout_ns || host_now_ns() < timeout_ns)
+        return false;
+    hv_stop(v->m, HV_STATUS_TIMEOUT, "timed out after %g s (guest rip 0x%llx, CPL %u)",
+            v->m->opt.timeout_sec, (unsigned long long)v->regs.rip, v->cpl);
+    return true;
+}
+
+/* HLT: the virtual CPU sleeps until the next interrupt.  With IF clear or
+ * no timer armed nothing can ever wake it (this platform has no other
+ * interrupt source): say so instead of sleeping forever. */
+static void wait_for_interrupt(struct vcpu *v)
+{
+    uint64_t deadline = vapic_next_deadline_ns(v);
+    if (!vcpu_if(v) || !deadline) {
+        hv_stop(v->m, HV_STATUS_GUEST_CRASH, "the guest halted at 0x%llx with %s: nothing can "
+                "wake it", (unsigned long long)v->regs.rip,
+                !vcpu_if(v) ? "interrupts disabled" : "no timer armed");
+        return;
+    }
+    uint64_t until = next_wakeup(v);
+    struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ull),
+                          .tv_nsec = (long)(until % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* ---- faults ------------------------------------------------------------------- */
+
+static bool is_emulated(enum x86_op op)
+{
+    switch (op) {
+    case X86_OP_MOV: case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
+    case X86_OP_MOVS: case X86_OP_STOS: case X86_OP_LODS:
+    case X86_OP_CPUID: case X86_OP_RDTSC: case X86_OP_PUSHF: case X86_OP_POPF:
+    case X86_OP_SGDT: case X86_OP_SIDT: case X86_OP_SLDT: case X86_OP_STR: case X86_OP_SMSW:
+    case X86_OP_MOV_FROM_SREG: case X86_OP_LAR: case X86_OP_LSL: case X86_OP_VERR:
+    case X86_OP_VERW: case X86_OP_SYSCALL: case X86_OP_INT3: case X86_OP_UD2:
+    case X86_OP_RDPID: case X86_OP_RDTSCP: case X86_OP_XGETBV:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* #GP: a privileged instruction (emulate it), or the guest's own #GP (a
+ * non-canonical address, say), which it gets back unchanged. */
+static void handle_gp(struct vcpu *v)
+{
+    struct x86_insn in;
+    uint8_t bytes[X86_MAX_INSN_LEN];
+    struct xfault f;
+    int rc = fetch_insn(v, &in, bytes, &f);
+    if (rc == -1)
+        raise_fault(v, &f);
+    if (rc)
+        return;
+    if (is_emulated(in.op)) {
+        emulate_privileged(v, &in, bytes);
+        return;
+    }
+    stats_inc(&v->m->stats, v->slot.exception);
+    raise_gp0(v); /* e.g. a non-canonical address: #GP(0) on any CPU */
+}
+
+static void handle_fault(struct vcpu *v, const struct r3_exit *ex)
+{
+    switch (ex->trapno) {
+    case X86_PF:
+        shadow_fault(v, ex->fault_addr, (uint32_t)ex->error_code);
+        return;
+    case X86_GP:
+        handle_gp(v);
+        return;
+    }
+    stats_inc(&v->m->stats, v->slot.exception);
+    switch (ex->trapno) {
+    case X86_BP:
+        emulate_int(v, X86_BP); /* int3: RIP is already past it */
+        return;
+    case X86_DB:
+        raise_exception(v, X86_DB, false, 0);
+        return;
+    case X86_DE: case X86_OF: case X86_BR: case X86_UD: case X86_NM: case X86_MF:
+    case X86_XM:
+        raise_exception(v, ex->trapno, false, 0);
+        return;
+    case X86_AC:
+        raise_exception(v, X86_AC, true, 0);
+        return;
+    }
+    hv_stop(v->m, HV_STATUS_MONITOR, "unexpected host signal %d (si_code %d, trap %d) at guest "
+            "rip 0x%llx", ex->signo, ex->si_code, ex->trapno, (unsigned long long)v->regs.rip);
+}
+
+static void trace_exit(const struct vcpu *v, const struct r3_exit *ex)
+{
+    fprintf(stderr, "hv-trap-emulate: exit %-9s trap %2d err 0x%04llx addr 0x%llx rip 0x%llx "
+            "cpl %u\n", r3_exit_kind_name(ex->kind), ex->trapno,
+            (unsigned long long)ex->error_code, (unsigned long long)ex->fault_addr,
+            (unsigned long long)v->regs.rip, v->cpl);
+}
+
+static void handle_exit(struct vcpu *v, const struct r3_exit *ex)
+{
+    if (v->m->opt.trace)
+        trace_exit(v, ex);
+    switch (ex->kind) {
+    case R3_EXIT_FAULT:
+        handle_fault(v, ex);
+        return;
+    case R3_EXIT_SYSCALL:
+        stats_inc(&v->m->stats, v->slot.syscall);
+        emulate_syscall(v);
+        return;
+    case R3_EXIT_INT80:
+        stats_inc(&v->m->stats, v->slot.int80);
+        emulate_int(v, 0x80);
+        return;
+    case R3_EXIT_HOLE:
+        hv_stop(v->m, HV_STATUS_GUEST_RULE, "the guest jumped into the hypervisor hole "
+                "(rip 0x%llx): that is the monitor's stub, not guest memory",
+                (unsigned long long)v->regs.rip);
+        return;
+    case R3_EXIT_INTERRUPT:
+        stats_inc(&v->m->stats, v->slot.interrupt);
+        return;
+    case R3_EXIT_DEAD:
+        hv_stop(v->m, HV_STATUS_MONITOR, "the guest's host process died (wait status 0x%x)",
+                ex->status);
+        return;
+    }
+}
+
+/* ---- the loop -------------------------------------------------------------------- */
+
+int run_guest(struct vcpu *v)
+{
+    struct hv_machine *m = v->m;
+    while (!m->stopped && !timed_out(v)) {
+        deliver_events(v);
+        if (m->stopped)
+            break;
+        if (v->halted) {
+            wait_for_interrupt(v);
+            continue;
+        }
+        struct shadow *s = shadow_current(v);
+        struct r3_exit ex;
+        arm_host_timer(next_wakeup(v));
+        kick_target = s->child;
+        int rc = r3_run(s->child, &v->regs, &ex);
+        kick_target = NULL;
+        if (rc && ex.kind != R3_EXIT_DEAD) {
+            hv_stop(m, HV_STATUS_MONITOR, "cannot resume the guest at 0x%llx: %s "
+                    "(register state refused by the host?)", (unsigned long long)v->regs.rip,
+                    strerror(-rc));
+            break;
+        }
+        handle_exit(v, &ex);
+    }
+    arm_host_timer(0);
+    return m->status;
+}
