@@ -14,6 +14,7 @@
 #include "kernel.h"
 #include "mm.h"
 #include "selftest.h"
+#include "sensitive.h"
 #include "task.h"
 #include "traps.h"
 
@@ -84,6 +85,13 @@ static int cmd_selftest(int argc, char **argv)
     return selftest_run();
 }
 
+static int cmd_sensitive(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return sensitive_run();
+}
+
 static int cmd_hello(int argc, char **argv)
 {
     (void)argc;
@@ -130,6 +138,7 @@ struct command {
 
 static const struct command commands[] = {
     { "selftest", cmd_selftest },
+    { "sensitive", cmd_sensitive },
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },
@@ -139,13 +148,13 @@ static const struct command commands[] = {
 static int run_command(int argc, char **argv)
 {
     if (argc == 0) {
-        kprintf("error: empty command line (commands: selftest hello exit hang fault)\n");
+        kprintf("error: empty command line (commands: selftest sensitive hello exit hang fault)\n");
         return HVLAB_GUEST_EXIT_USAGE;
     }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(argv[0], commands[i].name) == 0)
             return commands[i].run(argc, argv);
-    kprintf("error: unknown command \"%s\" (commands: selftest hello exit hang fault)\n",
+    kprintf("error: unknown command \"%s\" (commands: selftest sensitive hello exit hang fault)\n",
             argv[0]);
     return HVLAB_GUEST_EXIT_USAGE;
 }

@@ -66,6 +66,47 @@ probe_ud2:
         EXTABLE 1b, 2b
 
 /*
+ * Sensitive but unprivileged instructions that store a system register
+ * (sensitive.c).  At CPL 0 they never fault.  At CPL > 0 they fault only
+ * where CR4.UMIP = 1 (SDM Vol. 2B "SGDT": #GP(0) if CR4.UMIP = 1 and
+ * CPL > 0; the same for SIDT, SLDT, SMSW and STR), which is how a
+ * deprivileging monitor on a UMIP host could catch them.
+ *   int probe_sgdt(struct desc_ptr *d), probe_sidt(d): 10 bytes
+ *   int probe_sldt(uint16_t *sel), probe_str(sel), probe_smsw(uint16_t *msw)
+ */
+.macro PROBE_STORE name, insn
+        .globl \name
+\name:
+1:      \insn  (%rdi)
+        xorl    %eax, %eax
+        ret
+2:      movl    $PROBE_FAULTED, %eax
+        ret
+        EXTABLE 1b, 2b
+.endm
+
+        PROBE_STORE probe_sgdt, sgdt
+        PROBE_STORE probe_sidt, sidt
+        PROBE_STORE probe_sldt, sldtw
+        PROBE_STORE probe_str, strw
+        PROBE_STORE probe_smsw, smsww
+
+/*
+ * int probe_rdpid(uint64_t *value): RDPID reads IA32_TSC_AUX at any CPL, and
+ * raises #UD where CPUID.(EAX=7,ECX=0):ECX.RDPID[bit 22] is 0 (SDM Vol. 2B
+ * "RDPID").
+ */
+        .globl probe_rdpid
+probe_rdpid:
+1:      rdpid   %rax
+        movq    %rax, (%rdi)
+        xorl    %eax, %eax
+        ret
+2:      movl    $PROBE_FAULTED, %eax
+        ret
+        EXTABLE 1b, 2b
+
+/*
  * int probe_call(uint64_t addr): calls addr, where the caller placed a RET.
  * A fetch fault is taken with RIP = addr, which cannot be in the table, so
  * trap_dispatch recognises it by probe_call_target and "returns" for the

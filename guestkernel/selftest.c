@@ -29,7 +29,7 @@
 #define NONCANONICAL 0x0000800000000000ull  /* bit 47 set, bits 63:48 clear */
 
 static char why[200];                   /* reason of the current FAIL */
-static char note[100];                  /* detail shown after an ok */
+static char note[160];                  /* detail shown after an ok */
 static bool timer_works;
 static uint64_t kernel_secret = 0x5ec7e7;
 static struct task task_a, task_b;
@@ -98,8 +98,37 @@ static bool check_bootinfo(void)
     return true;
 }
 
+/*
+ * HVLAB_QUIRK_DEPRIVILEGED: the kernel runs in CPU ring 3 (trap-and-emulate).
+ * SGDT, SIDT, STR and MOV from CS are sensitive but not privileged (SDM Vol.
+ * 3A 2.8, table 2-3): at CPL 3 they do not trap (SDM Vol. 2B "SGDT": only
+ * CR4.UMIP = 1 makes the first three #GP there, and hvlab's host has no
+ * UMIP), so they read the host's registers, never the ones the kernel
+ * loaded.  What is true there: CS.RPL, the CPL (SDM Vol. 3A 5.5), is 3, and
+ * GDTR/IDTR are not the kernel's tables.  `sensitive` (sensitive.c) shows
+ * the rest.
+ */
+static bool check_gdt_tss_deprivileged(void)
+{
+    struct desc_ptr gdtr;
+    uint16_t cs = read_cs(), tr = read_tr();
+
+    read_gdtr(&gdtr);
+    if ((cs & 3) != 3)
+        FAIL("CS is 0x%x (RPL %u), but HVLAB_QUIRK_DEPRIVILEGED says the kernel runs in ring 3",
+             cs, cs & 3u);
+    if (gdtr.base == gdt_base())
+        FAIL("SGDT shows the kernel's own GDT 0x%lx although the kernel runs deprivileged",
+             gdtr.base);
+    NOTE("deprivileged: sgdt shows the host's GDTR 0x%lx/%u; str 0x%x; cs 0x%x "
+         "(sensitive, unprivileged: not trapped)", gdtr.base, gdtr.limit, tr, cs);
+    return true;
+}
+
 static bool check_gdt_tss(void)
 {
+    if (quirk(HVLAB_QUIRK_DEPRIVILEGED))
+        return check_gdt_tss_deprivileged();
     struct desc_ptr gdtr;
     read_gdtr(&gdtr);
     if (gdtr.base != gdt_base() || gdtr.limit != gdt_limit())
@@ -116,6 +145,14 @@ static bool check_idt(void)
 {
     struct desc_ptr idtr;
     read_idtr(&idtr);
+    if (quirk(HVLAB_QUIRK_DEPRIVILEGED)) {
+        if (idtr.base == idt_base())
+            FAIL("SIDT shows the kernel's own IDT 0x%lx although the kernel runs deprivileged",
+                 idtr.base);
+        NOTE("deprivileged: sidt shows the host's IDTR 0x%lx/%u (sensitive, unprivileged: "
+             "not trapped)", idtr.base, idtr.limit);
+        return true;
+    }
     if (idtr.base != idt_base() || idtr.limit != idt_limit())
         FAIL("IDTR is 0x%lx/%u, expected 0x%lx/%u", idtr.base, idtr.limit, idt_base(),
              idt_limit());

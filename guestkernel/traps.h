@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct desc_ptr;                /* x86.h */
+
 /*
  * What isr.S (and the syscall entry in user_entry.S) push: the general
  * registers, then vector and error code, then the frame the CPU pushed on
@@ -65,6 +67,13 @@ int probe_divide_error(void);           /* div by zero: #DE */
 int probe_ud2(void);                    /* ud2 in ring 0: #UD */
 int probe_call(uint64_t addr);          /* call addr (which should `ret`) */
 int copy_from_user(void *dst, uint64_t user_src, uint64_t len);  /* 0 or PROBE_FAULTED */
+/* Sensitive, unprivileged: fault only with CR4.UMIP at CPL > 0 (sensitive.c). */
+int probe_sgdt(struct desc_ptr *gdtr);
+int probe_sidt(struct desc_ptr *idtr);
+int probe_sldt(uint16_t *selector);
+int probe_str(uint16_t *selector);
+int probe_smsw(uint16_t *msw);          /* CR0[15:0] */
+int probe_rdpid(uint64_t *value);       /* IA32_TSC_AUX; #UD without RDPID */
 void probe_arm(void);                   /* clears last_fault */
 
 #endif
