@@ -15,6 +15,7 @@
 #include "mm.h"
 #include "selftest.h"
 #include "sensitive.h"
+#include "syscalls_cmd.h"
 #include "task.h"
 #include "traps.h"
 
@@ -139,6 +140,7 @@ struct command {
 static const struct command commands[] = {
     { "selftest", cmd_selftest },
     { "sensitive", cmd_sensitive },
+    { "syscalls", cmd_syscalls },
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },
@@ -148,13 +150,13 @@ static const struct command commands[] = {
 static int run_command(int argc, char **argv)
 {
     if (argc == 0) {
-        kprintf("error: empty command line (commands: selftest sensitive hello exit hang fault)\n");
+        kprintf("error: empty command line (commands: selftest sensitive syscalls hello exit hang fault)\n");
         return HVLAB_GUEST_EXIT_USAGE;
     }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(argv[0], commands[i].name) == 0)
             return commands[i].run(argc, argv);
-    kprintf("error: unknown command \"%s\" (commands: selftest sensitive hello exit hang fault)\n",
+    kprintf("error: unknown command \"%s\" (commands: selftest sensitive syscalls hello exit hang fault)\n",
             argv[0]);
     return HVLAB_GUEST_EXIT_USAGE;
 }

@@ -80,3 +80,12 @@ USER_TEXT int64_t user_main_hlt(user_gate_t gate, uint64_t arg)
     __asm__ volatile("hlt");
     return 0;
 }
+
+/* n null system calls in a row: the round trip user -> kernel -> user that
+ * the `syscalls` command times. */
+USER_TEXT int64_t user_main_getpid_loop(user_gate_t gate, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        user_syscall(gate, SYS_GETPID, 0, 0, 0);
+    return 0;
+}

@@ -49,6 +49,7 @@ int64_t user_main_swap_data(user_gate_t gate, uint64_t value);
 int64_t user_main_read(user_gate_t gate, uint64_t addr);
 int64_t user_main_write_to(user_gate_t gate, uint64_t addr);
 int64_t user_main_hlt(user_gate_t gate, uint64_t arg);
+int64_t user_main_getpid_loop(user_gate_t gate, uint64_t n);
 
 /* Bits of user_main_write's result. */
 #define WRITE_BAD_LEN      1    /* write(valid buffer) did not return len */

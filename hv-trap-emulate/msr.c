@@ -7,6 +7,7 @@
 
 #include <x86intrin.h>
 
+#include "abi/hvlab_abi.h"
 #include "abi/x86_arch.h"
 
 #define MSR_TSC      0x00000010
@@ -93,6 +94,14 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
     /* The rest hold addresses: #GP(0) if not canonical. */
     if (!pt_va_canonical(value))
         return -1;
+    if (value >= HVLAB_HOLE_END && msr != MSR_LSTAR) {
+        /* Legal on a CPU, but FS/GS bases end up in the host process's
+         * registers, and Linux refuses a user FS/GS base in the upper half. */
+        hv_stop(v->m, HV_STATUS_GUEST_RULE, "wrmsr 0x%x at 0x%llx: an FS/GS base in the upper "
+                "half (0x%llx) cannot be given to a host process",
+                msr, (unsigned long long)v->regs.rip, (unsigned long long)value);
+        return 0;
+    }
     switch (msr) {
     case MSR_LSTAR: v->lstar = value; return 0;
     case MSR_FS_BASE: v->regs.fs_base = value; return 0;
