@@ -73,6 +73,7 @@ enum {
 #define PTE_A    (1ull << 5)
 #define PTE_D    (1ull << 6)
 #define PTE_PS   (1ull << 7)            /* large page (in a PD or PDPT entry) */
+#define PTE_G    (1ull << 8)            /* global: survives CR3 loads (CR4.PGE) */
 #define PTE_NX   (1ull << 63)           /* execute-disable (needs EFER.NXE) */
 #define PTE_ADDR 0x000ffffffffff000ull
 

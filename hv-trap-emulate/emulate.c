@@ -108,14 +108,15 @@ static int write_cr4(struct vcpu *v, uint64_t value)
 }
 
 /* MOV to CR3 (§4.10.4.1): loads a new PML4 address and invalidates every
- * non-global TLB entry.  The shadow is the TLB here, so it is emptied; the
- * new tables are walked lazily, one host page fault at a time. */
+ * non-global TLB entry.  The shadow is the TLB here, so it is emptied but
+ * for global pages; the new tables are walked lazily, one host page fault
+ * at a time. */
 static int write_cr3(struct vcpu *v, uint64_t value)
 {
     if (value >> 52) /* bits above MAXPHYADDR; bit 63 only with CR4.PCIDE */
         return -1;
     v->cr3 = value;
-    shadow_flush_all(v);
+    shadow_flush_nonglobal(v);
     return 0;
 }
 

@@ -52,11 +52,13 @@
 #define SIZE_1G 0x40000000ull
 
 /* ---- the set of mapped pages (open addressing, linear probing) ------------- *
- * key = page address | KEY_USED | (KEY_2M for a 2 MiB mapping); 0 is an
- * empty slot and KEY_GONE a deleted one. */
-#define KEY_USED 2ull
-#define KEY_2M   1ull
-#define KEY_GONE 1ull
+ * key = page address | KEY_USED | (KEY_2M for a 2 MiB mapping) | (KEY_GLOBAL
+ * for a global translation); 0 is an empty slot and KEY_GONE a deleted one.
+ * Lookups by address try both values of KEY_GLOBAL. */
+#define KEY_USED   2ull
+#define KEY_2M     1ull
+#define KEY_GLOBAL 4ull
+#define KEY_GONE   1ull
 
 static uint64_t hash_key(uint64_t k)
 {
@@ -112,7 +114,9 @@ static int set_add(struct shadow *s, uint64_t key)
 
 static bool set_remove(struct shadow *s, uint64_t key)
 {
-    uint64_t *slot = set_find(s, key);
+    uint64_t *slot = set_find(s, key & ~KEY_GLOBAL);
+    if (!slot)
+        slot = set_find(s, key | KEY_GLOBAL);
     if (!slot)
         return false;
     *slot = KEY_GONE, s->count--;
@@ -173,13 +177,14 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Unmaps everything in one shadow: the mapped pages sorted and merged into
- * runs, one munmap per run, all in one batch (one round trip). */
-static void flush_one(struct vcpu *v, struct shadow *s)
+/* Unmaps a shadow's pages — all of them, or all but the global ones: the
+ * pages sorted and merged into runs, one munmap per run, all in one batch
+ * (one round trip).  Kept pages go back into the emptied set. */
+static void flush_one(struct vcpu *v, struct shadow *s, bool keep_global)
 {
     if (!s->count)
         return;
-    uint64_t *keys = malloc(s->count * sizeof(*keys)), n = 0;
+    uint64_t *keys = malloc(s->count * sizeof(*keys)), n = 0, kept = 0;
     if (!keys) {
         hv_stop(v->m, HV_STATUS_MONITOR, "out of memory flushing the shadow");
         return;
@@ -190,6 +195,10 @@ static void flush_one(struct vcpu *v, struct shadow *s)
     qsort(keys, n, sizeof(*keys), cmp_u64);
     uint64_t start = 0, end = 0;
     for (uint64_t i = 0; i <= n; i++) {
+        if (i < n && keep_global && (keys[i] & KEY_GLOBAL)) {
+            keys[kept++] = keys[i];
+            continue;
+        }
         uint64_t va = i < n ? keys[i] & ~0xfffull : 0;
         uint64_t len = i < n && (keys[i] & KEY_2M) ? SIZE_2M : SIZE_4K;
         if (i < n && end && va <= end) {
@@ -201,16 +210,27 @@ static void flush_one(struct vcpu *v, struct shadow *s)
             check_queue(v, r3_unmap(s->child, start, end - start), "unmap", start);
         start = va, end = va + len;
     }
-    free(keys);
     memset(s->pages, 0, s->cap * sizeof(*s->pages));
     s->count = 0;
+    for (uint64_t i = 0; i < kept; i++)
+        set_add(s, keys[i]);
+    free(keys);
 }
 
 void shadow_flush_all(struct vcpu *v)
 {
     stats_inc(&v->m->stats, v->slot.flush);
     for (unsigned i = 0; i < n_shadows(v); i++)
-        flush_one(v, &v->shadow[i]);
+        flush_one(v, &v->shadow[i], false);
+}
+
+/* MOV to CR3 (§4.10.4.1) invalidates the translations of every page but
+ * the global ones (PTE.G with CR4.PGE set). */
+void shadow_flush_nonglobal(struct vcpu *v)
+{
+    stats_inc(&v->m->stats, v->slot.flush);
+    for (unsigned i = 0; i < n_shadows(v); i++)
+        flush_one(v, &v->shadow[i], (v->cr4 & CR4_PGE) != 0);
 }
 
 /* INVLPG (§4.10.4.1): invalidates the TLB entries for the page containing
@@ -234,7 +254,7 @@ void shadow_mode_change(struct vcpu *v, unsigned old_cpl, unsigned new_cpl)
     (void)old_cpl, (void)new_cpl;
     stats_inc(&v->m->stats, v->slot.mode_switch);
     if (v->policy == SHADOW_FLUSH)
-        flush_one(v, &v->shadow[0]);
+        flush_one(v, &v->shadow[0], false);
 }
 
 /* ---- filling ------------------------------------------------------------------ */
@@ -284,7 +304,9 @@ static void install(struct vcpu *v, struct shadow *s, uint64_t va, const struct 
     if (size == SIZE_2M) /* 4 KiB mappings it replaced (MAP_FIXED) */
         for (uint64_t p = base; p < base + size; p += SIZE_4K)
             set_remove(s, p | KEY_USED);
-    if (set_add(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0)))
+    bool global = (v->cr4 & CR4_PGE) && (r->pte[r->level - 1] & PTE_G);
+    set_remove(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0)); /* an upgrade (RO->RW) */
+    if (set_add(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0) | (global ? KEY_GLOBAL : 0)))
         hv_stop(v->m, HV_STATUS_MONITOR, "out of memory for the shadow page set");
 }
 

@@ -182,6 +182,7 @@ struct shadow *shadow_current(struct vcpu *v);
 void shadow_fault(struct vcpu *v, uint64_t va, uint32_t host_error);
 void shadow_invlpg(struct vcpu *v, uint64_t va);
 void shadow_flush_all(struct vcpu *v);
+void shadow_flush_nonglobal(struct vcpu *v);   /* a CR3 load */
 void shadow_mode_change(struct vcpu *v, unsigned old_cpl, unsigned new_cpl);
 const char *shadow_policy_name(enum shadow_policy p);
 
