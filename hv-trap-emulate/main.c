@@ -57,7 +57,7 @@ static void name_exit_reasons(struct vcpu *v)
     struct hv_stats *st = &v->m->stats;
     struct exit_slots *s = &v->slot;
     s->shadow_fault = stats_reason(st, "shadow page fault (mapping installed)");
-    s->shadow_wp = stats_reason(st, "shadow write fault (dirty bit set)");
+    s->shadow_wp = stats_reason(st, "shadow refault, page mapped (first write: D)");
     s->guest_pf = stats_reason(st, "guest page fault (#PF injected)");
     s->exception = stats_reason(st, "guest exception, int n");
     s->syscall = stats_reason(st, "syscall (guest system call)");
@@ -157,7 +157,9 @@ static int setup(struct vcpu *v)
     if (rc || (rc = enter_guest(v, &e)))
         return rc;
     name_exit_reasons(v);
-    v->r3cfg = (struct r3_config){.cpu = -1};
+    /* #GP needs no error code here (the instruction is decoded anyway):
+     * one ptrace stop instead of two for every privileged instruction. */
+    v->r3cfg = (struct r3_config){.cpu = -1, .fast_gp = true};
     if (shadow_init(v, err, sizeof(err))) {
         fprintf(stderr, PROG ": cannot start the guest's process: %s\n", err);
         return HV_STATUS_MONITOR;

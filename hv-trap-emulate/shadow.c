@@ -305,7 +305,9 @@ static void install(struct vcpu *v, struct shadow *s, uint64_t va, const struct 
         for (uint64_t p = base; p < base + size; p += SIZE_4K)
             set_remove(s, p | KEY_USED);
     bool global = (v->cr4 & CR4_PGE) && (r->pte[r->level - 1] & PTE_G);
-    set_remove(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0)); /* an upgrade (RO->RW) */
+    /* Already mapped: a write to a clean page, now dirty (read-only -> RW). */
+    bool upgrade = set_remove(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0));
+    stats_inc(&v->m->stats, upgrade ? v->slot.shadow_wp : v->slot.shadow_fault);
     if (set_add(s, base | KEY_USED | (size == SIZE_2M ? KEY_2M : 0) | (global ? KEY_GLOBAL : 0)))
         hv_stop(v->m, HV_STATUS_MONITOR, "out of memory for the shadow page set");
 }
@@ -361,6 +363,5 @@ void shadow_fault(struct vcpu *v, uint64_t va, uint32_t host_error)
                 (unsigned long long)va, (unsigned long long)v->regs.rip);
         return;
     }
-    stats_inc(&v->m->stats, (host_error & PF_P) ? v->slot.shadow_wp : v->slot.shadow_fault);
     install(v, shadow_current(v), va, &r);
 }

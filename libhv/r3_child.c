@@ -228,6 +228,7 @@ int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
     c->ctl = MAP_FAILED;
     c->ram_size = gm->size;
     c->fast_faults = cfg && cfg->fast_faults;
+    c->fast_gp = cfg && cfg->fast_gp;
     c->cpu = cfg && cfg->cpu >= 0 ? cfg->cpu : sched_getcpu();
     if (c->cpu < 0)
         c->cpu = 0;

@@ -43,6 +43,11 @@ struct r3_config {
                               r3_exit.precise); false (default): the stub's
                               handler hands over the kernel's own trapno,
                               error code and CR2 (one more stop)           */
+    bool fast_gp;          /* true: only a general-protection fault (#GP,
+                              SIGSEGV with SI_KERNEL) is described from
+                              siginfo (error code 0, one stop); page faults
+                              stay precise.  For monitors that decode the
+                              faulting instruction anyway                  */
 };
 
 /* Guest register state: what ring-3 code can see.  CS/SS are the host's

@@ -23,6 +23,7 @@ struct r3_child {
     pid_t pid;                 /* 0 once reaped                          */
     int cpu;
     bool fast_faults;
+    bool fast_gp;
     bool dead;
     int status;                /* last waitpid status                    */
     volatile sig_atomic_t kicked_pending; /* a kick stop seen in a stub call */

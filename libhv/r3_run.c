@@ -242,7 +242,8 @@ int r3_run(struct r3_child *c, struct r3_regs *regs, struct r3_exit *ex)
     fast_fault(ex, &si);
     /* Precise mode, unless the guest's rsp is in the hole (it could sit on
      * the signal stack and make the frame overflow it). */
-    if (ex->kind == R3_EXIT_FAULT && !c->fast_faults && (sig == SIGSEGV || sig == SIGBUS) &&
+    bool fast = c->fast_faults || (c->fast_gp && sig == SIGSEGV && si.si_code == SI_KERNEL);
+    if (ex->kind == R3_EXIT_FAULT && !fast && (sig == SIGSEGV || sig == SIGBUS) &&
         u.rsp < HVLAB_HOLE_BASE) {
         e = precise_fault(c, sig, ex);
         if (e < 0) {

@@ -40,13 +40,13 @@ struct fx {
     struct r3_child *c;
 };
 
-static int fx_setup_cfg(void **state, bool fast)
+static int fx_setup_cfg(void **state, bool fast, bool fast_gp)
 {
     struct fx *f = calloc(1, sizeof(*f));
     char err[256];
     if (!f || guest_mem_create(&f->gm, HVLAB_RAM_MIN, err, sizeof(err)))
         return -1;
-    struct r3_config cfg = {.cpu = -1, .fast_faults = fast};
+    struct r3_config cfg = {.cpu = -1, .fast_faults = fast, .fast_gp = fast_gp};
     if (r3_child_create(&f->c, &f->gm, &cfg, err, sizeof(err))) {
         fprintf(stderr, "r3_child_create: %s\n", err);
         return -1;
@@ -58,8 +58,9 @@ static int fx_setup_cfg(void **state, bool fast)
     *state = f;
     return 0;
 }
-static int fx_setup(void **state) { return fx_setup_cfg(state, false); }
-static int fx_setup_fast(void **state) { return fx_setup_cfg(state, true); }
+static int fx_setup(void **state) { return fx_setup_cfg(state, false, false); }
+static int fx_setup_fast(void **state) { return fx_setup_cfg(state, true, false); }
+static int fx_setup_fast_gp(void **state) { return fx_setup_cfg(state, false, true); }
 
 static int fx_teardown(void **state)
 {
@@ -195,6 +196,32 @@ static void r3_fast_mode_faults(void **state)
     assert_int_equal(ex.kind, R3_EXIT_INT80);
     assert_int_equal(ex.sysno, 1);
     assert_int_equal(r.rip, CODE_VA + 7);
+}
+
+/* fast_gp: #GP costs one stop (no error code), page faults stay precise. */
+static void r3_fast_gp_mode_keeps_precise_page_faults(void **state)
+{
+    struct fx *f = *state;
+    static const uint8_t code[] = {0xf4};
+    struct r3_regs r;
+    struct r3_exit ex;
+    struct r3_stats before, after;
+    load(f, code, sizeof(code), &r);
+    r3_get_stats(f->c, &before);
+    assert_int_equal(r3_run(f->c, &r, &ex), 0);
+    r3_get_stats(f->c, &after);
+    assert_int_equal(ex.kind, R3_EXIT_FAULT);
+    assert_int_equal(ex.trapno, 13);
+    assert_false(ex.precise);
+    assert_int_equal(after.stops - before.stops, 1);
+    static const uint8_t wr[] = {0x48, 0x89, 0x18}; /* mov %rbx,(%rax) */
+    load(f, wr, sizeof(wr), &r);
+    r.rax = RO_VA + 8;
+    assert_int_equal(r3_run(f->c, &r, &ex), 0);
+    assert_int_equal(ex.trapno, 14);
+    assert_true(ex.precise);
+    assert_int_equal(ex.error_code & 6, 6);         /* U, W (P: the host's own state) */
+    assert_int_equal(ex.fault_addr, RO_VA + 8);
 }
 
 static void r3_int3_is_sigtrap(void **state)
@@ -702,6 +729,8 @@ int main(void)
         T(r3_write_to_readonly_is_pf),
         T(r3_fetch_from_noexec_is_pf),
         cmocka_unit_test_setup_teardown(r3_fast_mode_faults, fx_setup_fast, fx_teardown),
+        cmocka_unit_test_setup_teardown(r3_fast_gp_mode_keeps_precise_page_faults, fx_setup_fast_gp,
+                                        fx_teardown),
         T(r3_int3_is_sigtrap),
         T(r3_ud2_is_sigill),
         T(r3_divide_error_is_sigfpe),
