@@ -11,6 +11,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/lib/libhv.a
 	@mkdir -p $(@D); echo "  CC [test] $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread
 
+# test_te_*.c test hv-trap-emulate's virtual CPU: they link its objects too.
+TE_TEST_OBJS = $(filter-out %/main.o,$(TRAP_EMULATE_OBJS))
+$(BUILD)/tests/unit/test_te_%: tests/unit/test_te_%.c $(TE_TEST_OBJS) $(BUILD)/lib/libhv.a
+	@mkdir -p $(@D); echo "  CC [test] $<"
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(TE_TEST_OBJS) $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread -lrt
+
 TEST_GUESTS :=
 -include tests/guests/guests.mk
 -include tests/svm/svm.mk
