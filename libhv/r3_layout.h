@@ -39,6 +39,13 @@
 #define R3_ALT_SIZE             0x10000
 #define R3_CTL_SIZE             (R3_CTL_OPS_SIZE + R3_ALT_SIZE)
 
+/* Everything the stub keeps ends here; the process's own stack, [vdso] and
+ * [vvar] (above it, up to the top of user space) are unmapped during
+ * set-up, so that guest code finds nothing of the host in the hole but the
+ * stub's code, its read-only op page and its signal stack. */
+#define R3_STUB_KEEP_END        (R3_STUB_BASE + 0x200000)
+#define R3_USER_TOP             0x7ffffffff000 /* x86-64 TASK_SIZE_MAX */
+
 /* One op = 8 quadwords: nr, a0..a5, unused. */
 #define R3_OP_SIZE              64
 #define R3_MAX_OPS              (R3_CTL_OPS_SIZE / R3_OP_SIZE)

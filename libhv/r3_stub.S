@@ -13,13 +13,16 @@
  *   2. close fd 4 (the monitor keeps its own mapping)
  *   3. sigaltstack on the signal stack; SIGSEGV/SIGBUS handlers = int3, so
  *      the monitor can read trapno/error code/cr2 from the kernel's frame
- *   4. no_new_privs, then the seccomp filter the monitor left at R3_CTL_VA
- *   5. int3: "ready" — the tracer takes over and never lets it run on.
+ *   4. unmap the rest of the host's user address space above the stub (the
+ *      initial stack, [vdso], [vvar]): guest code must find nothing there
+ *   5. no_new_privs, then the seccomp filter the monitor left at R3_CTL_VA
+ *   6. int3: "ready" — the tracer takes over and never lets it run on.
  */
 #include "libhv/r3_layout.h"
 
 #define SYS_close        3
 #define SYS_mmap         9
+#define SYS_munmap       11
 #define SYS_rt_sigaction 13
 #define SYS_sigaltstack  131
 #define SYS_prctl        157
@@ -134,7 +137,16 @@ r3_stub_start:
         mov     $6, %ebp
         test    %rax, %rax
         jnz     fail
-        /* 4. the second wall */
+        /* 4. nothing of the host above the stub: the stack (unused from
+         * here on), [vdso] and [vvar] go */
+        mov     $SYS_munmap, %eax
+        movabs  $R3_STUB_KEEP_END, %rdi
+        movabs  $(R3_USER_TOP - R3_STUB_KEEP_END), %rsi
+        syscall
+        mov     $9, %ebp
+        test    %rax, %rax
+        jnz     fail
+        /* 5. the second wall */
         mov     $SYS_prctl, %eax
         mov     $PR_SET_NO_NEW_PRIVS, %edi
         mov     $1, %esi
