@@ -195,9 +195,9 @@ static void handle_exit(struct vcpu *v, const struct r3_exit *ex)
         emulate_int(v, 0x80);
         return;
     case R3_EXIT_HOLE:
-        hv_stop(v->m, HV_STATUS_GUEST_RULE, "the guest jumped into the hypervisor hole "
-                "(rip 0x%llx): that is the monitor's stub, not guest memory",
-                (unsigned long long)v->regs.rip);
+        /* RIP is where the stub's code stopped, not the jump's target. */
+        hv_stop(v->m, HV_STATUS_GUEST_RULE, "the guest's code ran outside guest memory, in "
+                "the hypervisor hole (where the monitor's stub lives) or the upper half");
         return;
     case R3_EXIT_INTERRUPT:
         stats_inc(&v->m->stats, v->slot.interrupt);

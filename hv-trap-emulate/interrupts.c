@@ -230,7 +230,8 @@ static int deliver(struct vcpu *v, int vec, bool has_error, uint32_t error, bool
     v->cs = g.selector;
     v->regs.rsp = rsp;
     v->regs.rip = g.offset;
-    v->sys_rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+    v->regs.rflags &= ~RFLAGS_TF; /* the handler is not single-stepped */
+    v->sys_rflags &= ~(RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
     if (g.type == GATE_INTR)
         v->sys_rflags &= ~RFLAGS_IF;
     v->halted = false;

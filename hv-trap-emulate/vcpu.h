@@ -33,10 +33,11 @@
 #include "libhv/r3_engine.h"
 #include "libhv/x86_decode.h"
 
-/* RFLAGS bits that ring-3 code really owns (arithmetic flags and DF); all
- * the others (IF, IOPL, TF, AC, NT, ID...) are virtual: ring 3 cannot set
- * them, or they would mean something else for the host. */
-#define RFLAGS_HOST_OWNED 0x0CD5ull /* CF PF AF ZF SF DF OF */
+/* RFLAGS bits that ring-3 code really owns: the arithmetic flags, DF, and
+ * TF (single-stepping works natively in ring 3: the host's #DB is the
+ * guest's).  All the others (IF, IOPL, AC, NT, ID...) are virtual: ring 3
+ * cannot set them, or they would mean something else for the host. */
+#define RFLAGS_HOST_OWNED 0x0DD5ull /* CF PF AF ZF SF TF DF OF */
 #define RFLAGS_DEFINED    0x3F7FD7ull
 #define RFLAGS_VM         (1ull << 17)
 #define RFLAGS_RF         (1ull << 16)
