@@ -49,3 +49,27 @@ $(BUILD)/tests/guests/mb-long.elf: $(BUILD)/tests/guests/mb-long.elf64
 	$(Q)$(MB_LONG_OBJCOPY) -O elf32-i386 $< $@
 
 TEST_GUESTS += $(BUILD)/tests/guests/mb-long.elf
+
+# hostile.elf: the isolation test guest of hv-trap-emulate (issue 4).  An
+# ELF64 hvlab guest (64-bit entry, boot info) built like the guest kernel
+# ($(GUEST_CFLAGS)), that also carries a PVH entry so that stock QEMU boots
+# it.  Its command line picks one hostile scenario (a host system call,
+# int $0x80, a jump into the monitor's stub, page tables that point outside
+# RAM or into the hypervisor hole, an endless fault loop, a triple fault);
+# tests/e2e/trap-emulate-isolation.sh runs each one.  It shares no code with
+# guestkernel/ or libhv/, only abi/.
+HOSTILE_SRCS := tests/guests/hostile-entry.S tests/guests/hostile.c
+HOSTILE_OBJS := $(patsubst tests/guests/%,$(BUILD)/tests/guests/hostile-obj/%.o,$(HOSTILE_SRCS))
+
+$(BUILD)/tests/guests/hostile-obj/%.c.o: tests/guests/%.c tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  CC [test guest] $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/tests/guests/hostile-obj/%.S.o: tests/guests/%.S tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  AS [test guest] $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/tests/guests/hostile.elf: $(HOSTILE_OBJS) tests/guests/hostile.ld
+	@echo "  LD [test guest] $@"
+	$(Q)$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T tests/guests/hostile.ld -o $@ $(HOSTILE_OBJS)
+
+TEST_GUESTS += $(BUILD)/tests/guests/hostile.elf
