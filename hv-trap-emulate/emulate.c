@@ -131,7 +131,8 @@ static void emulate_mov_cr(struct vcpu *v, const struct x86_insn *in)
         case 2: value = v->cr2; break;
         case 3: value = v->cr3; break;
         case 4: value = v->cr4; break;
-        case 8: value = v->apic.tpr >> 4; break; /* CR8 = TPR[7:4] (§10.8.6.1) */
+        case 8: value = v->apic.tpr >> 4; break; /* CR8 = TPR[7:4] (SDM Vol. 3A,
+                                                    "Task Priority in IA-32e Mode") */
         }
         *vcpu_gpr(v, gpr->reg) = value;
         next_insn(v, in);
@@ -440,7 +441,13 @@ static void count_insn(struct vcpu *v, enum x86_op op)
     if (op == X86_OP_IN || op == X86_OP_OUT)
         return;
     if (*slot == SLOT_UNSET) {
-        snprintf(names[op], sizeof(names[op]), "emulate %s", x86_mnemonic(op));
+        /* the mov forms share a mnemonic; the table keeps them apart */
+        const char *what = op == X86_OP_MOV_TO_CR ? "mov to cr"
+                         : op == X86_OP_MOV_FROM_CR ? "mov from cr"
+                         : op == X86_OP_MOV_TO_SREG ? "mov to sreg"
+                         : op == X86_OP_MOV_TO_DR ? "mov to dr"
+                         : op == X86_OP_MOV_FROM_DR ? "mov from dr" : x86_mnemonic(op);
+        snprintf(names[op], sizeof(names[op]), "emulate %s", what);
         *slot = stats_reason(&v->m->stats, names[op]);
     }
     stats_inc(&v->m->stats, *slot);
@@ -466,7 +473,7 @@ void emulate_privileged(struct vcpu *v, const struct x86_insn *in, const uint8_t
     case X86_OP_SYSRET: emulate_sysret(v, in); return;
     case X86_OP_INT:
         next_insn(v, in);
-        emulate_int(v, (unsigned)in->imm);
+        emulate_int(v, (unsigned)in->imm, in->length);
         return;
     default: emulate_system(v, in, bytes); return;
     }

@@ -66,9 +66,16 @@ static void arm_host_timer(uint64_t when_ns)
     armed_ns = when_ns;
 }
 
+/* When the host timer must kick the guest out: the APIC deadline, the
+ * --timeout, or — an interrupt already requested and deliverable but held
+ * back one instruction by sti's shadow — right after the guest has run a
+ * little (the guest may not exit on its own for a long time). */
+#define SHADOW_KICK_NS 20000u
 static uint64_t next_wakeup(const struct vcpu *v)
 {
     uint64_t d = vapic_next_deadline_ns(v);
+    if (vcpu_if(v) && vapic_pending_vector(v) >= 0)
+        d = host_now_ns() + SHADOW_KICK_NS;
     if (timeout_ns && (!d || timeout_ns < d))
         d = timeout_ns;
     return d;
@@ -153,7 +160,7 @@ static void handle_fault(struct vcpu *v, const struct r3_exit *ex)
     stats_inc(&v->m->stats, v->slot.exception);
     switch (ex->trapno) {
     case X86_BP:
-        emulate_int(v, X86_BP); /* int3: RIP is already past it */
+        emulate_int(v, X86_BP, 1); /* int3: RIP is already past it */
         return;
     case X86_DB:
         raise_exception(v, X86_DB, false, 0);
@@ -192,7 +199,7 @@ static void handle_exit(struct vcpu *v, const struct r3_exit *ex)
         return;
     case R3_EXIT_INT80:
         stats_inc(&v->m->stats, v->slot.int80);
-        emulate_int(v, 0x80);
+        emulate_int(v, 0x80, 2);
         return;
     case R3_EXIT_HOLE:
         /* RIP is where the stub's code stopped, not the jump's target. */

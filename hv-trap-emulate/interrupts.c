@@ -274,10 +274,13 @@ static void triple_fault(struct vcpu *v, int first, const struct xfault *second)
 }
 
 /* An exception, with the nested-fault rules applied until one delivery
- * succeeds or the CPU would shut down. */
-static void deliver_exception(struct vcpu *v, struct xfault ev, bool software)
+ * succeeds or the CPU would shut down.  soft_len: the length of the int n
+ * being delivered (0 for anything else); RIP is past it, and goes back to
+ * it if the delivery itself faults (a fault, reported at the instruction). */
+static void deliver_exception(struct vcpu *v, struct xfault ev, unsigned soft_len)
 {
     struct xfault f;
+    bool software = soft_len != 0;
     for (int depth = 0; depth < 4; depth++) {
         if (ev.vector == X86_PF)
             v->cr2 = ev.cr2;
@@ -285,6 +288,8 @@ static void deliver_exception(struct vcpu *v, struct xfault ev, bool software)
             return;
         if (f.vector < 0 || v->m->stopped)
             return;
+        if (software)
+            v->regs.rip -= soft_len;
         software = false;
         if (ev.vector == X86_DF && classify(f.vector) != BENIGN) {
             triple_fault(v, ev.vector, &f);
@@ -304,7 +309,7 @@ void deliver_events(struct vcpu *v)
     if (v->pending.vector >= 0) {
         struct xfault ev = v->pending;
         v->pending.vector = -1;
-        deliver_exception(v, ev, false);
+        deliver_exception(v, ev, 0);
         return;
     }
     if (v->irq_shadow) {
@@ -319,13 +324,13 @@ void deliver_events(struct vcpu *v)
         return;
     vapic_accept(v, vec);
     stats_inc(&v->m->stats, v->slot.timer);
-    deliver_exception(v, (struct xfault){.vector = vec}, false);
+    deliver_exception(v, (struct xfault){.vector = vec}, 0);
 }
 
 /* int n / int3 / int $0x80: RIP is already past the instruction (a trap). */
-void emulate_int(struct vcpu *v, unsigned vector)
+void emulate_int(struct vcpu *v, unsigned vector, unsigned len)
 {
-    deliver_exception(v, (struct xfault){.vector = (int)vector}, true);
+    deliver_exception(v, (struct xfault){.vector = (int)vector}, len);
 }
 
 /* ---- leaving the kernel --------------------------------------------------- */
@@ -378,7 +383,10 @@ void emulate_iret(struct vcpu *v, const struct x86_insn *insn)
         return;
     }
     uint64_t rflags = fr[2];
-    if (v->cpl != 0) /* IF and IOPL are kept: CPL 3 > IOPL 0 */
+    /* At CPL 3 IF and IOPL are kept (IF changes only if CPL <= IOPL; this
+     * virtual CPU treats the guest's IOPL as 0 for that, as it does for
+     * cli/sti/in/out at CPL 3, which always raise #GP here). */
+    if (v->cpl != 0)
         rflags = (rflags & ~(RFLAGS_IF | RFLAGS_IOPL)) | (v->sys_rflags & (RFLAGS_IF | RFLAGS_IOPL));
     vcpu_set_rflags(v, rflags);
     v->regs.rip = fr[0];

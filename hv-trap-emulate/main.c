@@ -64,7 +64,7 @@ static void name_exit_reasons(struct vcpu *v)
     s->int80 = stats_reason(st, "int 0x80");
     s->interrupt = stats_reason(st, "host timer kick");
     s->timer = stats_event(st, "timer interrupt injected");
-    s->flush = stats_event(st, "shadow flush (CR3, CR0.WP, EFER.NXE)");
+    s->flush = stats_event(st, "shadow flush (CR3, CR0.WP, CR4, EFER.NXE)");
     s->mode_switch = stats_event(st, "privilege change (CPL 0 <-> 3)");
     for (unsigned op = 0; op < X86_OP_COUNT; op++)
         s->insn[op] = SLOT_UNSET;
@@ -160,7 +160,13 @@ static int setup(struct vcpu *v)
     /* #GP needs no error code here (the instruction is decoded anyway):
      * one ptrace stop instead of two for every privileged instruction. */
     v->r3cfg = (struct r3_config){.cpu = -1, .fast_gp = true};
-    if (shadow_init(v, err, sizeof(err))) {
+    rc = shadow_init(v, err, sizeof(err));
+    if (rc == R3_NOT_PERMITTED) {
+        fprintf(stderr, PROG ": %s — this host does not let a process trace a sandboxed "
+                "child (ptrace, seccomp); trap-and-emulate cannot run here\n", err);
+        return HV_STATUS_SKIP;
+    }
+    if (rc) {
         fprintf(stderr, PROG ": cannot start the guest's process: %s\n", err);
         return HV_STATUS_MONITOR;
     }

@@ -16,9 +16,10 @@
 #define MSR_TSC_AUX  0xc0000103
 #define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
-static uint64_t pat = 0x0007040600070406ull; /* the power-on PAT (SDM §11.12.4) */
+static uint64_t pat = 0x0007040600070406ull; /* power-on PAT (SDM Vol. 3A, "PAT") */
 
-/* EFER: LME/LMA cannot change while paging is on (§9.8.5: #GP); NXE
+/* EFER: LME/LMA cannot change while paging is on (SDM Vol. 3A,
+ * "Initializing IA-32e Mode": #GP); NXE
  * changes what a PTE's bit 63 means, so every shadow mapping is stale. */
 static int write_efer(struct vcpu *v, uint64_t value)
 {

@@ -138,8 +138,9 @@ static unsigned n_shadows(const struct vcpu *v)
 int shadow_init(struct vcpu *v, char *err, size_t errlen)
 {
     for (unsigned i = 0; i < n_shadows(v); i++) {
-        if (r3_child_create(&v->shadow[i].child, &v->m->mem, &v->r3cfg, err, errlen))
-            return -1;
+        int rc = r3_child_create(&v->shadow[i].child, &v->m->mem, &v->r3cfg, err, errlen);
+        if (rc)
+            return rc;
         if (set_grow(&v->shadow[i])) {
             snprintf(err, errlen, "out of memory for the shadow page set");
             return -1;

@@ -1,7 +1,10 @@
 /*
- * The local APIC, in x2APIC mode (Intel SDM Vol. 3A ch. 11): registers are
- * MSRs 0x800 + (xAPIC offset >> 4) (§11.12.1), reached through rdmsr/wrmsr,
- * which trap in ring 3.  Only what a uniprocessor guest kernel uses: the
+ * The local APIC (Intel SDM Vol. 3A ch. 11), in both of its modes: x2APIC,
+ * where registers are MSRs 0x800 + (xAPIC offset >> 4) (§11.12.1) reached
+ * through rdmsr/wrmsr, which trap in ring 3; and xAPIC, the same registers
+ * on a 4 KiB MMIO page (see vapic_register_mmio: the mode the guest picks
+ * on a host whose CPUID hides the x2APIC).  Only what a uniprocessor guest
+ * kernel uses: the
  * timer (one-shot, periodic, TSC-deadline; §11.5.4), the task priority, the
  * in-service/request registers and EOI, the spurious-vector register and
  * the local vector table entries (stored, LINT/error never fire).
@@ -169,7 +172,12 @@ static int reg_read(struct vcpu *v, uint32_t msr, uint64_t *value)
     case X2APIC_ID: *value = 0; return 0;
     case X2APIC_VERSION: *value = APIC_VERSION; return 0;
     case X2APIC_TPR: *value = a->tpr; return 0;
-    case X2APIC_PPR: *value = a->tpr; return 0;
+    case X2APIC_PPR: { /* §11.8.3.1: max(TPR, class of the highest ISR) */
+        int isr = highest_bit256(a->isr);
+        uint32_t isrv = isr >= 0 ? (uint32_t)isr & 0xf0 : 0;
+        *value = (a->tpr & 0xf0) >= isrv ? a->tpr : isrv;
+        return 0;
+    }
     case X2APIC_LDR: *value = 1; return 0; /* cluster 0, bit 0 (§11.12.10.2) */
     case X2APIC_SVR: *value = a->svr; return 0;
     case X2APIC_ESR: *value = a->esr; return 0;

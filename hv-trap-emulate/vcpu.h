@@ -148,7 +148,9 @@ void raise_exception(struct vcpu *v, int vector, bool has_error, uint32_t error)
 void raise_fault(struct vcpu *v, const struct xfault *f);
 void raise_gp0(struct vcpu *v);
 void deliver_events(struct vcpu *v);   /* pending exception, else an IRQ */
-void emulate_int(struct vcpu *v, unsigned vector);  /* int n / int3 from the guest */
+/* int n / int3 / int $0x80 from the guest: RIP is past the instruction of
+ * `len` bytes (a failed gate check reports the fault at the instruction). */
+void emulate_int(struct vcpu *v, unsigned vector, unsigned len);
 void emulate_iret(struct vcpu *v, const struct x86_insn *insn);
 void emulate_lret(struct vcpu *v, const struct x86_insn *insn);
 void emulate_syscall(struct vcpu *v);
@@ -177,6 +179,7 @@ int vapic_tsc_deadline_write(struct vcpu *v, uint64_t value);
 int vapic_register_mmio(struct vcpu *v);     /* the xAPIC page on the bus */
 
 /* ---- shadow.c ---- */
+/* 0; -1, or R3_NOT_PERMITTED when the host forbids ptrace/seccomp. */
 int shadow_init(struct vcpu *v, char *err, size_t errlen);
 void shadow_destroy(struct vcpu *v);
 struct shadow *shadow_current(struct vcpu *v);

@@ -209,6 +209,7 @@ int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
                     const struct r3_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
+    int rc = -1;
     char path[PATH_MAX];
     if (find_stub(cfg, path, sizeof(path))) {
         snprintf(err, errlen, "r3: cannot find an executable %s (set HVLAB_R3_STUB)",
@@ -267,8 +268,11 @@ int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
     c->pid = pid;
 
     int st = 0;
+    /* From here on a failure means the host forbids what the engine needs
+     * (ptrace, the seccomp filter, the fixed mappings): R3_NOT_PERMITTED. */
+    rc = R3_NOT_PERMITTED;
     if (r3_wait(c, &st) || WSTOPSIG(st) != SIGTRAP) {
-        snprintf(err, errlen, "r3: %s did not start (%s %d)", path,
+        snprintf(err, errlen, "r3: %s did not start (%s %d): is ptrace permitted?", path,
                  WIFEXITED(st) ? "exit status" : "signal",
                  WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? WTERMSIG(st) : WSTOPSIG(st));
         goto fail;
@@ -289,6 +293,7 @@ int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
         goto fail;
     }
     memset(c->ctl, 0, R3_CTL_OPS_SIZE);     /* the filter is installed   */
+    rc = -1;
     if (clean_lower_half(c, err, errlen))
         goto fail;
     c->stats = (struct r3_stats){0};
@@ -296,7 +301,7 @@ int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
     return 0;
 fail:
     r3_child_destroy(c);
-    return -1;
+    return rc;
 }
 
 void r3_child_destroy(struct r3_child *c)

@@ -95,7 +95,10 @@ struct r3_stats {
 };
 
 /* Forks and execs the stub with guest RAM (gm->fd) as fd 3, waits for it to
- * be ready (seccomp installed, stopped).  0, or -1 with a reason in err. */
+ * be ready (seccomp installed, stopped).  0, or -1 with a reason in err, or
+ * R3_NOT_PERMITTED when the host forbids what the engine needs (ptrace of a
+ * child, the seccomp filter): the technique cannot run on this host. */
+#define R3_NOT_PERMITTED (-2)
 int r3_child_create(struct r3_child **out, const struct guest_mem *gm,
                     const struct r3_config *cfg, char *err, size_t errlen);
 

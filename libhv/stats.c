@@ -80,7 +80,7 @@ void stats_print(FILE *f, const struct hv_stats *st, const char *title)
             (unsigned long long)stats_total(st));
     for (unsigned i = 0; i < st->n; i++)
         if (st->count[i] && !st->is_event[i])
-            fprintf(f, "  %-36s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+            fprintf(f, "  %-44s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
     bool events = false;
     for (unsigned i = 0; i < st->n; i++) {
         if (!st->count[i] || !st->is_event[i])
@@ -88,7 +88,7 @@ void stats_print(FILE *f, const struct hv_stats *st, const char *title)
         if (!events)
             fprintf(f, "%s: events (not exits of their own)\n", title);
         events = true;
-        fprintf(f, "  %-36s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
+        fprintf(f, "  %-44s %12llu\n", st->reason[i], (unsigned long long)st->count[i]);
     }
     if (st->n_bench) {
         fprintf(f, "%s: exits per operation in benchmark brackets\n", title);

@@ -272,11 +272,13 @@ static void software_int_checks_gate_dpl(void **state)
     set_gate(f, 0x80, HANDLER, 0xF, 0);      /* DPL 0: not for user code */
     set_gate(f, X86_GP, HANDLER + 0x40, 0xE, 0);
     v->cpl = 3, v->cs = 0x23, v->ss = 0x1b, v->regs.rsp = USER_RSP;
-    emulate_int(v, 0x80);
+    v->regs.rip = 0x8000000102ull;           /* past `int $0x80` at ...100 */
+    emulate_int(v, 0x80, 2);
     assert_int_equal(v->regs.rip, HANDLER + 0x40); /* #GP(0x80 * 8 + 2) instead */
-    uint64_t err;
-    gm_read_u64(&f->m.mem, v->regs.rsp, &err);
-    assert_int_equal(err, 0x80 * 8 + 2);
+    uint64_t fr[2];
+    gm_read(&f->m.mem, v->regs.rsp, fr, sizeof(fr));
+    assert_int_equal(fr[0], 0x80 * 8 + 2);
+    assert_int_equal(fr[1], 0x8000000100ull); /* a fault: reported at the int */
 }
 
 static void iretq_returns_to_user_mode(void **state)
