@@ -19,7 +19,6 @@
 #include "hv-trap-emulate/vcpu.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,43 +26,17 @@
 #include "abi/hvlab_abi.h"
 #include "abi/x86_arch.h"
 
-/* ---- the host timer: kicks the child out of guest code at a deadline ----- */
+/* ---- the host timer (libhv/r3_timer.c) and --timeout ----------------------- */
 
-static struct r3_child *volatile kick_target;
-static timer_t host_timer;
-static uint64_t armed_ns, timeout_ns;
-
-static void on_host_timer(int sig)
-{
-    (void)sig;
-    struct r3_child *c = kick_target;
-    if (c)
-        r3_kick(c);
-}
+static uint64_t timeout_ns;
 
 int timer_start(struct vcpu *v)
 {
-    struct sigaction sa = {.sa_handler = on_host_timer, .sa_flags = SA_RESTART};
-    sigemptyset(&sa.sa_mask);
-    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
-    if (sigaction(SIGALRM, &sa, NULL) || timer_create(CLOCK_MONOTONIC, &sev, &host_timer))
+    if (r3_timer_init())
         return -1;
     if (v->m->opt.timeout_sec > 0)
         timeout_ns = host_now_ns() + (uint64_t)(v->m->opt.timeout_sec * 1e9);
     return 0;
-}
-
-static void arm_host_timer(uint64_t when_ns)
-{
-    if (when_ns == armed_ns)
-        return;
-    struct itimerspec its = {0};
-    if (when_ns) {
-        its.it_value.tv_sec = (time_t)(when_ns / 1000000000ull);
-        its.it_value.tv_nsec = (long)(when_ns % 1000000000ull);
-    }
-    timer_settime(host_timer, TIMER_ABSTIME, &its, NULL);
-    armed_ns = when_ns;
 }
 
 /* When the host timer must kick the guest out: the APIC deadline, the
@@ -231,10 +204,10 @@ int run_guest(struct vcpu *v)
         }
         struct shadow *s = shadow_current(v);
         struct r3_exit ex;
-        arm_host_timer(next_wakeup(v));
-        kick_target = s->child;
+        r3_timer_arm(next_wakeup(v));
+        r3_timer_target(s->child);
         int rc = r3_run(s->child, &v->regs, &ex);
-        kick_target = NULL;
+        r3_timer_target(NULL);
         if (rc && ex.kind != R3_EXIT_DEAD) {
             hv_stop(m, HV_STATUS_MONITOR, "cannot resume the guest at 0x%llx: %s "
                     "(register state refused by the host?)", (unsigned long long)v->regs.rip,
@@ -243,6 +216,6 @@ int run_guest(struct vcpu *v)
         }
         handle_exit(v, &ex);
     }
-    arm_host_timer(0);
+    r3_timer_arm(0);
     return m->status;
 }

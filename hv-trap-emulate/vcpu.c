@@ -1,14 +1,11 @@
 /*
  * Small accessors of the virtual CPU: the guest-visible RFLAGS assembled
  * from host-owned and virtual bits, general registers in hardware order,
- * the page-walk context of the current control registers, host time.
+ * the page-walk context of the current control registers.
  */
 #include "hv-trap-emulate/vcpu.h"
 
 #include <stddef.h>
-#include <stdio.h>
-#include <time.h>
-#include <x86intrin.h>
 
 #include "abi/x86_arch.h"
 
@@ -60,35 +57,4 @@ struct pt_walk_ctx vcpu_walk_ctx(const struct vcpu *v)
         /* The guest sees the host's CPUID (it cannot be trapped here), so
          * its 1 GiB-page bit is the host's; the walker honours such pages. */
     };
-}
-
-uint64_t host_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The guest runs `rdtsc` natively (it does not trap), so its TSC IS the
- * host's: the boot info must carry the host TSC rate.  Linux exports it
- * only to root through tsc_freq_khz on some kernels, so measure it against
- * CLOCK_MONOTONIC over 20 ms (constant/invariant TSC assumed, as on every
- * x86 CPU of the last 15 years: CPUID.80000007H:EDX[8]). */
-uint64_t host_tsc_khz(void)
-{
-    FILE *f = fopen("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "r");
-    unsigned long long khz = 0;
-    if (f) {
-        if (fscanf(f, "%llu", &khz) != 1)
-            khz = 0;
-        fclose(f);
-        if (khz)
-            return khz;
-    }
-    uint64_t t0 = host_now_ns(), c0 = __rdtsc(), t1, c1;
-    do {
-        t1 = host_now_ns();
-        c1 = __rdtsc();
-    } while (t1 - t0 < 20000000ull);
-    return (c1 - c0) * 1000000ull / (t1 - t0);
 }

@@ -31,6 +31,7 @@
 #include "libhv/machine.h"
 #include "libhv/pt_walk.h"
 #include "libhv/r3_engine.h"
+#include "libhv/r3_timer.h"
 #include "libhv/x86_decode.h"
 
 /* RFLAGS bits that ring-3 code really owns: the arithmetic flags, DF, and
@@ -125,8 +126,6 @@ bool vcpu_if(const struct vcpu *v);
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned hw_index); /* enum x86_gpr order */
 void vcpu_gprs(const struct vcpu *v, uint64_t out[16]);
 struct pt_walk_ctx vcpu_walk_ctx(const struct vcpu *v);
-uint64_t host_now_ns(void);
-uint64_t host_tsc_khz(void);
 
 /* ---- gva.c: guest-virtual accesses made by the monitor ---- */
 /* Read/write len bytes at guest-virtual va as the guest's access of kind
