@@ -5,15 +5,7 @@
 . "$(dirname "$0")/lib/common.sh"
 need_kvm
 
-run "$HWASSIST" --timeout 120 "$GUEST" exit 7
-expect_status 7
-
-run "$HWASSIST" --timeout 120 "$GUEST" fault
-expect_status 3
-expect_out "panic: exception #PF"
-
-run "$HWASSIST" --timeout 120 "$GUEST" no-such-command
-expect_status 4
+expect_guest_exit_paths "$HWASSIST"
 
 start=$(date +%s)
 run "$HWASSIST" --timeout 3 "$GUEST" hang

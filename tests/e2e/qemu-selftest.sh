@@ -10,20 +10,10 @@
 #
 # Exit status: 0 passed, 77 skipped (no QEMU), anything else failed.
 set -u
-BUILD=${BUILD:-build}
-KERNEL="$BUILD/guest/guestkernel.elf"
-
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-    echo "SKIP: qemu-system-x86_64 not installed"
-    exit 77
-fi
-if [ ! -f "$KERNEL" ]; then
-    echo "FAIL: $KERNEL not found (run: make $KERNEL)"
-    exit 1
-fi
-
-log=$(mktemp "${TMPDIR:-/tmp}/hvlab-qemu-selftest.XXXXXX")
-trap 'rm -f "$log"' EXIT INT TERM
+. "$(dirname "$0")/lib/common.sh"
+KERNEL=$GUEST
+need_qemu
+log=$TMP/log
 failures=0
 
 # boot CMDLINE: runs the guest, shows its output, leaves QEMU's status in $status.

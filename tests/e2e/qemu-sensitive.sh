@@ -12,21 +12,11 @@
 # The command always exits 0 (QEMU status 1 through isa-debug-exit).
 # Exit status: 0 passed, 77 skipped (no QEMU), anything else failed.
 set -u
-BUILD=${BUILD:-build}
-KERNEL="$BUILD/guest/guestkernel.elf"
+. "$(dirname "$0")/lib/common.sh"
+KERNEL=$GUEST
 INSNS="cpuid pushf popf sgdt sidt sldt str smsw mov_cs mov_ss lar lsl rdpid"
-
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-    echo "SKIP: qemu-system-x86_64 not installed"
-    exit 77
-fi
-if [ ! -f "$KERNEL" ]; then
-    echo "FAIL: $KERNEL not found (run: make $KERNEL)"
-    exit 1
-fi
-
-log=$(mktemp "${TMPDIR:-/tmp}/hvlab-qemu-sensitive.XXXXXX")
-trap 'rm -f "$log"' EXIT INT TERM
+need_qemu
+log=$TMP/log
 failures=0
 
 fail() {

@@ -5,15 +5,7 @@
 . "$(dirname "$0")/lib/common.sh"
 [ -x "$TRAPEMU" ] || fail "$TRAPEMU was not built"
 
-run "$TRAPEMU" --timeout 60 "$GUEST" exit 7
-expect_status 7
-
-run "$TRAPEMU" --timeout 60 "$GUEST" fault
-expect_status 3
-expect_out "panic: exception #PF"
-
-run "$TRAPEMU" --timeout 60 "$GUEST" no-such-command
-expect_status 4
+expect_guest_exit_paths "$TRAPEMU"
 
 start=$(date +%s)
 run "$TRAPEMU" --timeout 2 "$GUEST" hang

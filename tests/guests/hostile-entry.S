@@ -14,6 +14,8 @@
  * guest's own `syscall` handler (its IA32_LSTAR), and the small routines
  * whose instruction addresses the C code compares with a trap frame's RIP.
  */
+
+#include "guestkernel/gpr_frame.h"  /* PUSH_GPRS / POP_GPRS: the kernel's trap-frame order */
 #define SEL_CODE64 0x08
 #define SEL_DATA   0x10
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -143,39 +145,11 @@ trap_stub_\vec:
         .endr
 
 trap_common:
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
+        PUSH_GPRS
         movq    %rsp, %rdi
         cld
         call    hostile_trap
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
+        POP_GPRS
         addq    $16, %rsp               /* vector, error code */
         iretq
 

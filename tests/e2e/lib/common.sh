@@ -31,6 +31,24 @@ need_kvm() {
     fi
 }
 
+# Skips without QEMU; fails without the guest kernel.
+need_qemu() {
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || skip "qemu-system-x86_64 not installed"
+    [ -f "$GUEST" ] || fail "$GUEST not found (run: make $GUEST)"
+}
+
+# The guest's ways to end, the same under every monitor: its own exit code,
+# a panic on an unexpected exception, an unknown command.
+expect_guest_exit_paths() { # MONITOR
+    run "$1" --timeout 120 "$GUEST" exit 7
+    expect_status 7
+    run "$1" --timeout 120 "$GUEST" fault
+    expect_status 3
+    expect_out "panic: exception #PF"
+    run "$1" --timeout 120 "$GUEST" no-such-command
+    expect_status 4
+}
+
 expect_status() { [ "$rc" -eq "$1" ] || fail "expected exit status $1, got $rc"; }
 expect_out() { grep -q -- "$1" "$TMP/out" || fail "stdout lacks: $1"; }
 expect_err() { grep -q -- "$1" "$TMP/err" || fail "stderr lacks: $1"; }
