@@ -244,9 +244,8 @@ static void emulate_mov_sreg(struct vcpu *v, const struct x86_insn *in)
     unsigned seg = in->opnd[0].reg;
     uint64_t desc = 0;
     if ((sel & ~3u) != 0) {
-        uint64_t limit_ok = (sel & ~7u) + 7u <= v->gdtr.limit && !(sel & 4);
-        if (!limit_ok || gva_read(v, v->gdtr.base + (sel & ~7u), &desc, 8, PT_READ, false, &f)) {
-            raise_exception(v, X86_GP, true, sel & ~3u);
+        if (read_descriptor(v, sel, &desc, &f)) {
+            raise_fault(v, &f);
             return;
         }
         unsigned dpl = (unsigned)(desc >> 45) & 3;
@@ -293,7 +292,7 @@ static void emulate_port_io(struct vcpu *v, const struct x86_insn *in)
 /* A load or store to a guest-physical address with no RAM behind it: the
  * shadow has no host page to map there, so the access faults every time
  * and is performed here, on the device bus, then RIP moves on. */
-void emulate_mmio(struct vcpu *v, uint64_t va)
+void emulate_mmio(struct vcpu *v, uint64_t va, uint64_t gpa)
 {
     struct x86_insn in;
     uint8_t bytes[X86_MAX_INSN_LEN];
@@ -320,21 +319,22 @@ void emulate_mmio(struct vcpu *v, uint64_t va)
     }
     bool write = mem == 0;
     unsigned size = in.opnd[mem].size;
+    /* The operand is the access that faulted (shadow_fault() walked it, with
+     * its access rights and A/D flags); one that is elsewhere, or spans the
+     * end of the page, is not one device register. */
     uint64_t addr = operand_address(v, &in);
-    struct pt_walk_ctx ctx = vcpu_walk_ctx(v);
-    struct pt_walk_result r;
-    int st = pt_walk(&v->m->mem, &ctx, addr, write ? PT_WRITE : PT_READ, v->cpl == 3, true, &r);
-    if (st != PT_WALK_OK || r.in_ram || ((r.gpa & 4095) + size > 4096)) {
+    if (addr != va || (gpa & 4095) + size > 4096) {
         hv_stop(v->m, HV_STATUS_GUEST_RULE, "MMIO access at 0x%llx to 0x%llx: the operand is "
-                "not one device register (size %u, walk %d)", (unsigned long long)v->regs.rip,
-                (unsigned long long)addr, size, st);
+                "not one device register (size %u, fault at 0x%llx)",
+                (unsigned long long)v->regs.rip, (unsigned long long)addr, size,
+                (unsigned long long)va);
         return;
     }
     uint64_t value = 0;
     if (write)
         value = in.opnd[1].kind == X86_OPND_IMM ? in.imm : read_gpr(v, &in.opnd[1]);
     next_insn(v, &in);
-    bus_access(v->m, HV_SPACE_MMIO, r.gpa, write, size, &value);
+    bus_access(v->m, HV_SPACE_MMIO, gpa, write, size, &value);
     if (write)
         return;
     value &= size_mask(size);

@@ -9,6 +9,7 @@
  */
 #include "hv-trap-emulate/vcpu.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "abi/x86_arch.h"
@@ -95,12 +96,20 @@ int gva_write(struct vcpu *v, uint64_t va, const void *src, uint64_t len, bool u
     return n[1] ? gm_write(&v->m->mem, gpa[1], (const uint8_t *)src + n[0], n[1]) : 0;
 }
 
-const char *insn_text(const struct x86_insn *insn, const uint8_t *bytes, char *buf, size_t len)
+/* "0f 01 f8": n bytes in hex, as far as buf holds them. */
+static const char *format_bytes(const uint8_t *bytes, unsigned n, char *buf, size_t len)
 {
     size_t used = 0;
-    for (unsigned i = 0; i < insn->length && used + 4 < len; i++)
+    if (len)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < n && used + 4 < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%02x", i ? " " : "", bytes[i]);
     return buf;
+}
+
+const char *insn_text(const struct x86_insn *insn, const uint8_t *bytes, char *buf, size_t len)
+{
+    return format_bytes(bytes, insn->length, buf, len);
 }
 
 /* The instruction's bytes are fetched as the CPU fetches them (an
@@ -129,11 +138,9 @@ int fetch_insn(struct vcpu *v, struct x86_insn *insn, uint8_t bytes[X86_MAX_INSN
         *f = (struct xfault){.vector = X86_UD};
         return -1;
     }
-    char hex[3 * X86_MAX_INSN_LEN + 1] = "";
-    for (unsigned i = 0, used = 0; i < have && i < 8; i++)
-        used += (unsigned)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "",
-                                   bytes[i]);
-    hv_stop(v->m, HV_STATUS_GUEST_RULE, "unsupported instruction %s at 0x%llx", hex,
+    char hex[3 * X86_MAX_INSN_LEN + 1];
+    hv_stop(v->m, HV_STATUS_GUEST_RULE, "unsupported instruction %s at 0x%llx",
+            format_bytes(bytes, have < 8 ? (unsigned)have : 8, hex, sizeof(hex)),
             (unsigned long long)rip);
     return -2;
 }

@@ -90,7 +90,7 @@ static int read_sys(struct vcpu *v, uint64_t va, void *dst, size_t len, struct x
 /* The 8-byte GDT descriptor of a code or data selector, or -1 with a #GP
  * naming the selector (index beyond GDTR.limit, LDT selectors: hvlab
  * guests have no LDT). */
-static int read_descriptor(struct vcpu *v, uint16_t sel, uint64_t *desc, struct xfault *f)
+int read_descriptor(struct vcpu *v, uint16_t sel, uint64_t *desc, struct xfault *f)
 {
     unsigned index = sel & ~7u;
     if ((sel & 4) || index + 7 > v->gdtr.limit) {

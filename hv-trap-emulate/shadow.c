@@ -355,7 +355,7 @@ void shadow_fault(struct vcpu *v, uint64_t va, uint32_t host_error)
         break;
     }
     if (!r.in_ram) {
-        emulate_mmio(v, va);
+        emulate_mmio(v, va, r.gpa);
         return;
     }
     if (no_progress(v, va)) {

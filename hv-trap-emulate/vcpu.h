@@ -155,10 +155,16 @@ void emulate_lret(struct vcpu *v, const struct x86_insn *insn);
 void emulate_syscall(struct vcpu *v);
 void emulate_sysret(struct vcpu *v, const struct x86_insn *insn);
 void set_cpl(struct vcpu *v, unsigned cpl);
+/* The 8-byte GDT descriptor of selector sel: 0, or -1 with *f the fault a
+ * descriptor load raises (#GP(sel) beyond GDTR.limit or an LDT selector, a
+ * #PF reading the table). */
+int read_descriptor(struct vcpu *v, uint16_t sel, uint64_t *desc, struct xfault *f);
 
 /* ---- emulate.c ---- */
 void emulate_privileged(struct vcpu *v, const struct x86_insn *insn, const uint8_t *bytes);
-void emulate_mmio(struct vcpu *v, uint64_t va);
+/* va: the faulting guest-virtual address; gpa: where the shadow fault's
+ * walk translated it (no RAM there). */
+void emulate_mmio(struct vcpu *v, uint64_t va, uint64_t gpa);
 const char *insn_text(const struct x86_insn *insn, const uint8_t *bytes, char *buf, size_t len);
 
 /* ---- msr.c ---- */
