@@ -51,10 +51,7 @@
 #include "abi/hvlab_abi.h"
 #include "abi/x86_arch.h"
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+#include "portio.h"
 
 /* ---- exit codes (the e2e test knows them) ----------------------------------- */
 #define EXIT_UNEXPECTED_TRAP 3   /* an exception no scenario expected             */
@@ -124,15 +121,6 @@ void hostile_trap(struct trap_frame *f);
 static const char escaped[] = "ESCAPED\n";
 
 /* ---- port I/O, control registers, MSRs ----------------------------------------- */
-
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port)
-{
-    u8 v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 static inline u64 rdmsr(u32 msr)
 {

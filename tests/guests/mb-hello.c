@@ -9,9 +9,7 @@
  * process status (code << 1) | 1) with the code of an `exit=N` word of its
  * command line (default 0).  Field offsets: Multiboot 0.6.96 §3.3.
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
+#include "portio.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002u
 #define MB_INFO_MEMORY (1u << 0)
@@ -39,23 +37,6 @@ struct mb_info {
 #define DEBUG_EXIT_PORT 0xf4
 
 void mb_hello_main(u32 magic, const struct mb_info *mbi);
-
-static inline void outb(u16 port, u8 v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(u16 port, u32 v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline u8 inb(u16 port)
-{
-    u8 v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 /* Wait (boundedly: a monitor without a UART model reads 0xff anyway) until
  * the transmit holding register is empty, then send. */

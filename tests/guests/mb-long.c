@@ -21,10 +21,7 @@
  * An environment variable EXPECT_NB_CPUS=N adds a check that fw_cfg reports
  * N CPUs.  Multiboot field offsets: The Multiboot Specification 0.6.96 §3.3.
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
+#include "portio.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002u
 #define MB_INFO_MEMORY (1u << 0)
@@ -55,18 +52,6 @@ void mb_long_main(u32 magic, u32 mbi_paddr);
 void mb_long_exception(struct mb_long_frame *f);
 extern const u64 mb_long_exc_stubs[32];
 extern u64 pdpt[512];
-
-/* ---- port I/O ----------------------------------------------------------- */
-
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port)
-{
-    u8 v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 /* ---- 16550 UART (PC16550D register map) --------------------------------- */
 
