@@ -84,22 +84,6 @@ static void wait_for_interrupt(struct vcpu *v)
 
 /* ---- faults ------------------------------------------------------------------- */
 
-static bool is_emulated(enum x86_op op)
-{
-    switch (op) {
-    case X86_OP_MOV: case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
-    case X86_OP_MOVS: case X86_OP_STOS: case X86_OP_LODS:
-    case X86_OP_CPUID: case X86_OP_RDTSC: case X86_OP_PUSHF: case X86_OP_POPF:
-    case X86_OP_SGDT: case X86_OP_SIDT: case X86_OP_SLDT: case X86_OP_STR: case X86_OP_SMSW:
-    case X86_OP_MOV_FROM_SREG: case X86_OP_LAR: case X86_OP_LSL: case X86_OP_VERR:
-    case X86_OP_VERW: case X86_OP_SYSCALL: case X86_OP_INT3: case X86_OP_UD2:
-    case X86_OP_RDPID: case X86_OP_RDTSCP: case X86_OP_XGETBV:
-        return false;
-    default:
-        return true;
-    }
-}
-
 /* #GP: a privileged instruction (emulate it), or the guest's own #GP (a
  * non-canonical address, say), which it gets back unchanged. */
 static void handle_gp(struct vcpu *v)
@@ -112,7 +96,7 @@ static void handle_gp(struct vcpu *v)
         raise_fault(v, &f);
     if (rc)
         return;
-    if (is_emulated(in.op)) {
+    if (x86_op_needs_cpl0(in.op)) {
         emulate_privileged(v, &in, bytes);
         return;
     }

@@ -987,3 +987,19 @@ uint64_t x86_mem_address(const struct x86_insn *insn, const uint64_t gpr_val[16]
         a &= 0xffffffffu;
     return a;
 }
+
+bool x86_op_needs_cpl0(enum x86_op op)
+{
+    switch (op) {
+    case X86_OP_MOV: case X86_OP_MOVZX: case X86_OP_MOVSX: case X86_OP_MOVSXD:
+    case X86_OP_MOVS: case X86_OP_STOS: case X86_OP_LODS:
+    case X86_OP_CPUID: case X86_OP_RDTSC: case X86_OP_PUSHF: case X86_OP_POPF:
+    case X86_OP_SGDT: case X86_OP_SIDT: case X86_OP_SLDT: case X86_OP_STR: case X86_OP_SMSW:
+    case X86_OP_MOV_FROM_SREG: case X86_OP_LAR: case X86_OP_LSL: case X86_OP_VERR:
+    case X86_OP_VERW: case X86_OP_SYSCALL: case X86_OP_INT3: case X86_OP_UD2:
+    case X86_OP_RDPID: case X86_OP_RDTSCP: case X86_OP_XGETBV:
+        return false;
+    default:
+        return true;
+    }
+}

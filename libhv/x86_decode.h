@@ -204,6 +204,13 @@ int x86_decode(const uint8_t *bytes, size_t avail, struct x86_insn *out);
 /* "hlt", "mov", "in", ... (lower case, Intel); "?" for an unknown op. */
 const char *x86_mnemonic(enum x86_op op);
 
+/* True for an instruction that raises #GP in ring 3 because it needs CPL 0
+ * (or IOPL >= CPL): the privileged and I/O instructions a deprivileged
+ * kernel traps on.  False for the ops the decoder knows for other reasons
+ * (memory moves for MMIO, the sensitive but unprivileged ones like cpuid,
+ * pushf, sgdt, and syscall/int3/ud2), whose #GP has another cause. */
+bool x86_op_needs_cpl0(enum x86_op op);
+
 /* "ok", "truncated", "invalid", "unsupported". */
 const char *x86_decode_strerror(int rc);
 
