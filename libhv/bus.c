@@ -37,6 +37,11 @@ static struct hv_region *bus_find(struct hv_bus *b, enum hv_space space, uint64_
     return NULL;
 }
 
+bool bus_claims(struct hv_machine *m, enum hv_space space, uint64_t addr, unsigned size)
+{
+    return bus_find(&m->bus, space, addr, size) != NULL;
+}
+
 static void trace_access(const struct hv_machine *m, enum hv_space space, uint64_t addr,
                          bool is_write, unsigned size, uint64_t value, const struct hv_region *r)
 {

@@ -50,4 +50,8 @@ int bus_register(struct hv_machine *m, enum hv_space space, uint64_t base, uint6
 void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool is_write,
                 unsigned size, uint64_t *value);
 
+/* True when a device owns the whole access (a paravirtual device hypercall
+ * refuses an access nobody would answer instead of floating the bus). */
+bool bus_claims(struct hv_machine *m, enum hv_space space, uint64_t addr, unsigned size);
+
 #endif

@@ -6,6 +6,7 @@
  * infinitely fast).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "abi/hvlab_abi.h"
 #include "libhv/devices.h"
@@ -47,6 +48,16 @@ static void uart_read(struct hv_machine *m, void *dev, uint64_t off, unsigned si
         *v = UART_LSR_THRE | UART_LSR_TEMT;
     else if (off == UART_LCR)
         *v = u->lcr;
+}
+
+/* The paravirtual console (HVC_CONSOLE_WRITE): the same output as the
+ * UART's transmit register, a whole buffer per call instead of a byte per
+ * port write. */
+void console_output(const char *buf, size_t len)
+{
+    fwrite(buf, 1, len, stdout);
+    if (memchr(buf, '\n', len))
+        fflush(stdout);
 }
 
 int uart_attach(struct hv_machine *m)
