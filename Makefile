@@ -27,7 +27,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
                  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
 
 .PHONY: all test bench docs clean deps help unit e2e
-all: $(BUILD)/guest/guestkernel.elf $(BUILD)/bin/hv-hwassist $(BUILD)/bin/hv-trap-emulate
+all: $(BUILD)/guest/guestkernel.elf $(BUILD)/bin/hv-hwassist $(BUILD)/bin/hv-trap-emulate \
+     $(BUILD)/bin/hv-paravirt
 
 help:
 	@echo "make            build the guest kernel and the monitors"
@@ -95,6 +96,11 @@ $(BUILD)/bin/hv-hwassist.static: $(HWASSIST_OBJS) $(BUILD)/lib/libhv.a
 
 TRAP_EMULATE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hv-trap-emulate/*.c))
 $(BUILD)/bin/hv-trap-emulate: $(TRAP_EMULATE_OBJS) $(BUILD)/lib/libhv.a
+	@mkdir -p $(@D); echo "  LD $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lrt
+
+PARAVIRT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hv-paravirt/*.c))
+$(BUILD)/bin/hv-paravirt: $(PARAVIRT_OBJS) $(BUILD)/lib/libhv.a
 	@mkdir -p $(@D); echo "  LD $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lrt
 

@@ -17,6 +17,12 @@ $(BUILD)/tests/unit/test_te_%: tests/unit/test_te_%.c $(TE_TEST_OBJS) $(BUILD)/l
 	@mkdir -p $(@D); echo "  CC [test] $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(TE_TEST_OBJS) $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread -lrt
 
+# test_pv_*.c test hv-paravirt's mechanisms: they link its objects too.
+PV_TEST_OBJS = $(filter-out %/main.o,$(PARAVIRT_OBJS))
+$(BUILD)/tests/unit/test_pv_%: tests/unit/test_pv_%.c $(PV_TEST_OBJS) $(BUILD)/lib/libhv.a
+	@mkdir -p $(@D); echo "  CC [test] $<"
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(PV_TEST_OBJS) $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread -lrt
+
 TEST_GUESTS :=
 -include tests/guests/guests.mk
 -include tests/svm/svm.mk
