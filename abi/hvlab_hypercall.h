@@ -140,13 +140,17 @@ struct hvlab_iret_frame {
  *   - a writable leaf must not map a pinned table (page tables stay
  *     read-only to the guest: every change comes through this call);
  *   - a non-leaf entry points at a table pinned one level lower, which is
- *     linked at no other guest-virtual address;
+ *     linked at no other guest-virtual address; and it may only be written
+ *     into a table that is itself in place (a level-4 table, or one already
+ *     linked): trees are built top-down, so that the hypervisor always
+ *     knows which addresses a table translates;
  *   - only level-2 entries may be large (2 MiB) pages; 1 GiB pages and the
  *     PAT bit are refused;
  *   - level-4 entries 254..511 stay empty: nothing maps the hypervisor hole
  *     (abi/hvlab_abi.h) or the upper half.
- * A refused entry returns -HV_EXDEV (a rule), -HV_EINVAL (malformed) or
- * -HV_ENOENT (ptr not in a pinned table); the entries before it stay. */
+ * A refused entry returns -HV_EINVAL (malformed: checked first), -HV_EXDEV
+ * (a rule) or -HV_ENOENT (ptr not in a pinned table); the entries before
+ * it stay.  A refused call writes nothing into the guest's buffers. */
 struct hvlab_mmu_update {
     uint64_t ptr;
     uint64_t val;

@@ -73,3 +73,30 @@ $(BUILD)/tests/guests/hostile.elf: $(HOSTILE_OBJS) tests/guests/hostile.ld
 	$(Q)$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T tests/guests/hostile.ld -o $@ $(HOSTILE_OBJS)
 
 TEST_GUESTS += $(BUILD)/tests/guests/hostile.elf
+
+# pvhostile.elf: the hostile-input test guest of hv-paravirt.  An ELF64
+# hvlab guest built like the guest kernel ($(GUEST_CFLAGS)) that talks to
+# the monitor only through hypercalls (abi/hvlab_hypercall.h).  Its command
+# line picks one scenario: `refusals` makes every malformed or forbidden
+# hypercall and checks the exact error of each, then builds and switches to
+# its own page tables; the others end the guest on purpose (a privileged
+# instruction, an exception with no handler, HVC_BLOCK with no timer, a
+# store to a pinned page table, HVC_GET_STATS into one).
+# tests/e2e/paravirt-hostile.sh runs each one.  It shares no code with
+# guestkernel/ or libhv/, only abi/; it reuses hostile.ld (linked at 1 MiB,
+# below 2 MiB; the PT_NOTE there stays empty: no PVH entry).
+PVHOSTILE_SRCS := tests/guests/pvhostile-entry.S tests/guests/pvhostile.c
+PVHOSTILE_OBJS := $(patsubst tests/guests/%,$(BUILD)/tests/guests/pvhostile-obj/%.o,$(PVHOSTILE_SRCS))
+
+$(BUILD)/tests/guests/pvhostile-obj/%.c.o: tests/guests/%.c tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  CC [test guest] $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/tests/guests/pvhostile-obj/%.S.o: tests/guests/%.S tests/guests/guests.mk
+	@mkdir -p $(@D); echo "  AS [test guest] $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/tests/guests/pvhostile.elf: $(PVHOSTILE_OBJS) tests/guests/hostile.ld
+	@echo "  LD [test guest] $@"
+	$(Q)$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T tests/guests/hostile.ld -o $@ $(PVHOSTILE_OBJS)
+
+TEST_GUESTS += $(BUILD)/tests/guests/pvhostile.elf
