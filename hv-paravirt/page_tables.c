@@ -222,13 +222,13 @@ static int64_t check_entry(struct pv_vcpu *v, const struct pv_frame *t, unsigned
         return -HV_EINVAL;
     if ((e & PTE_PS) && level != 2) /* the PAT bit in a PTE; 1 GiB and larger pages */
         return -HV_EINVAL;
+    uint64_t a = e & PTE_ADDR;
+    if (level == 2 && (e & PTE_PS) && (a & (SIZE_2M - 1))) /* bits 20:13 reserved, 12 PAT */
+        return -HV_EINVAL;
     if (level == 4 && index >= FIRST_HOLE_SLOT)
         return -HV_EXDEV;
-    uint64_t a = e & PTE_ADDR;
     if (is_leaf(level, e)) {
         uint64_t size = level == 2 ? SIZE_2M : SIZE_4K;
-        if (level == 2 && (a & (SIZE_2M - 1))) /* bits 20:13 reserved, bit 12 PAT */
-            return -HV_EINVAL;
         if (!gm_range_ok(&v->m->mem, a, size))
             return -HV_EXDEV;
         if ((e & PTE_W) && maps_pinned(v, a, size))
