@@ -44,6 +44,17 @@ const char *boot_info_problem(const struct hvlab_boot_info *bi, uint64_t magic)
     return check_mem_map(bi);
 }
 
+/* Does [base, end) lie inside one USABLE range of the memory map? */
+bool boot_info_usable(const struct hvlab_boot_info *bi, uint64_t base, uint64_t end)
+{
+    for (uint32_t i = 0; i < bi->n_mem; i++) {
+        const struct hvlab_mem_range *r = &bi->mem[i];
+        if (r->type == HVLAB_MEM_USABLE && base >= r->base && end <= r->base + r->size)
+            return true;
+    }
+    return false;
+}
+
 const char *monitor_name(uint32_t monitor)
 {
     switch (monitor) {

@@ -12,6 +12,11 @@
  * exception arrives from ring 3, and IST1..7, optional per-vector stacks.
  * We give #DF its own IST stack: a double fault often means the current
  * stack is unusable.
+ *
+ * On the paravirtual platform load_gdt and load_tr do nothing: the
+ * hypervisor owns segmentation (Xen PV's FLAT_KERNEL_CS), its selectors
+ * equal these (pv.c checks), and set_kernel_stack replaces TSS.RSP0.  The
+ * tables are still built, for the selftest and `sensitive` to compare with.
  */
 #include "kernel.h"
 #include "native.h"
@@ -50,28 +55,6 @@ static void set_tss_descriptor(uint64_t base, uint32_t limit)
     gdt[GDT_TSS / 8 + 1] = base >> 32;
 }
 
-/*
- * After LGDT the segment registers still hold descriptors cached from the
- * old table: reload CS with a far return and the data segments with MOVs.
- */
-static void reload_segments(void)
-{
-    __asm__ volatile("pushq %[cs]\n\t"
-                     "leaq 1f(%%rip), %%rax\n\t"
-                     "pushq %%rax\n\t"
-                     "lretq\n"
-                     "1:\n\t"
-                     "movl %[ds], %%eax\n\t"
-                     "movl %%eax, %%ds\n\t"
-                     "movl %%eax, %%es\n\t"
-                     "movl %%eax, %%ss\n\t"
-                     "xorl %%eax, %%eax\n\t"
-                     "movl %%eax, %%fs\n\t"
-                     "movl %%eax, %%gs"
-                     :: [cs] "i"(GDT_KERNEL_CS), [ds] "i"(GDT_KERNEL_DS)
-                     : "rax", "memory");
-}
-
 void gdt_init(void)
 {
     gdt[0] = 0;
@@ -85,8 +68,7 @@ void gdt_init(void)
     set_tss_descriptor((uint64_t)&tss, sizeof(tss) - 1);
 
     struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)gdt };
-    platform->load_gdt(&gdtr);
-    reload_segments();
+    platform->load_gdt(&gdtr);          /* native: and reloads the segments */
     platform->load_tr(GDT_TSS);
 }
 

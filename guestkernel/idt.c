@@ -6,28 +6,13 @@
  * all as *interrupt* gates (type 0xE: the CPU clears RFLAGS.IF on entry, so
  * a handler is never interrupted) with DPL 0, so that `int n` from ring 3
  * raises #GP instead of entering a handler.  Vector 8 (#DF) runs on IST1.
+ * The paravirtual platform loads no IDT: its load_idt registers the 32
+ * exception gates with the hypervisor as a trap table (pv.c).
  */
 #include "kernel.h"
 #include "traps.h"
 
-#define GATE_INTERRUPT 0xe
-#define GATE_PRESENT   0x80
-
-struct __attribute__((packed)) idt_gate {
-    uint16_t offset_low;
-    uint16_t selector;
-    uint8_t ist;                /* bits 0-2: IST index, 0 = none */
-    uint8_t type_attr;          /* P, DPL, type */
-    uint16_t offset_mid;
-    uint32_t offset_high;
-    uint32_t reserved;
-};
-_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
-
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-
-extern const uint64_t isr_stub_table[32];
-extern const uint64_t isr_timer_stub, isr_spurious_stub;
 
 static void set_gate(unsigned vector, uint64_t handler, unsigned ist)
 {

@@ -9,6 +9,11 @@
  * trap_dispatch(frame).  Whatever the handler leaves in the frame (a changed
  * RIP for a fixup, RAX for a system call) is what IRETQ resumes.
  *
+ * The paravirtual platform uses the same stubs: the hypervisor delivers an
+ * exception through the trap table, and the timer event to isr32, with the
+ * very frame the CPU would push (abi/hvlab_hypercall.h struct
+ * hvlab_pv_frame), so only the final IRETQ differs (platform_iret).
+ *
  * Vectors with an error code (SDM Vol. 3A table 6-1): 8 #DF, 10 #TS, 11 #NP,
  * 12 #SS, 13 #GP, 14 #PF, 17 #AC, 21 #CP, 29 #VC, 30 #SX.
  */
@@ -79,6 +84,16 @@ isr_common:
         call    trap_dispatch
         POP_GPRS
         addq    $16, %rsp               /* vector and error code */
+        jmp     *platform_iret(%rip)    /* native_iret or pv_iret (platform.h) */
+
+/*
+ * The native platform's way back: IRETQ pops RIP, CS, RFLAGS, RSP and SS
+ * (SDM Vol. 2A "IRET", 64-bit mode).  The paravirtual one, pv_iret, is in
+ * pv_entry.S: IRETQ to (virtual) ring 0 is privileged for a kernel that
+ * really runs in ring 3.
+ */
+        .globl native_iret
+native_iret:
         iretq
 
 /* Stub addresses for idt.c: exceptions 0..31, then timer and spurious. */

@@ -45,6 +45,7 @@ extern uint64_t kernel_quirks;      /* boot-info quirks | command-line quirks */
 static inline bool quirk(uint64_t bit) { return (kernel_quirks & bit) != 0; }
 const char *boot_info_problem(const struct hvlab_boot_info *bi, uint64_t magic);
 const char *monitor_name(uint32_t monitor);
+bool boot_info_usable(const struct hvlab_boot_info *bi, uint64_t base, uint64_t end);
 NORETURN void kernel_main(const struct hvlab_boot_info *bi);
 
 /* Linker-script symbols (addresses are physical == virtual in the kernel). */

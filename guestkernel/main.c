@@ -163,16 +163,29 @@ static int run_command(int argc, char **argv)
 
 /* ---- boot ----------------------------------------------------------------- */
 
+/* The top of the identity map, if the platform keeps its page tables in a
+ * pool (platform.h table_pool_bytes; 0 on native: the pool is empty). */
+static uint64_t reserve_table_pool(const struct hvlab_boot_info *bi, uint64_t identity_end)
+{
+    uint64_t bytes = platform->table_pool_bytes;
+    uint64_t base = identity_end - bytes;
+
+    if (bytes && (bytes > identity_end || !boot_info_usable(bi, base, identity_end)))
+        panic("the page-table pool [0x%lx, 0x%lx) is not usable RAM", base, identity_end);
+    return base;
+}
+
 static void init_machine(const struct hvlab_boot_info *bi)
 {
     /* The identity map uses 2 MiB pages; RAM beyond the last whole one is
-     * left out, and the allocator stays inside the map. */
+     * left out, and the allocator stays inside the map, below the pool. */
     uint64_t identity_end = ALIGN_DOWN(bi->ram_size, 2ull << 20);
+    uint64_t table_pool = reserve_table_pool(bi, identity_end);
 
     gdt_init();
     idt_init();
-    pmm_init(bi, identity_end);
-    paging_init(identity_end);
+    pmm_init(bi, table_pool);
+    paging_init(identity_end, table_pool);
     syscall_init();
     user_init();
 }

@@ -7,7 +7,9 @@
  * is identical in both cases is the point of classic full virtualization.
  */
 #include "kernel.h"
+#include "mm.h"
 #include "native.h"
+#include "pv.h"
 
 static void native_set_pte(uint64_t *ptep, uint64_t pte)
 {
@@ -19,6 +21,54 @@ static void native_set_pte(uint64_t *ptep, uint64_t pte)
 static void native_set_kernel_stack(uint64_t rsp0)
 {
     tss_write_rsp0(rsp0);
+}
+
+/* Loading CR3 flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1). */
+static void native_flush_tlb_all(void)
+{
+    native_write_cr3(native_read_cr3());
+}
+
+/* Lazy MMU mode: a native set_pte is already the final store. */
+static void native_mmu_nop(void)
+{
+}
+
+/* Page tables are ordinary frames: the MMU reads them, nobody validates. */
+static uint64_t native_alloc_table(int level)
+{
+    (void)level;
+    return pmm_alloc();
+}
+
+/*
+ * After LGDT the segment registers still hold descriptors cached from the
+ * old table: reload CS with a far return and the data segments with MOVs.
+ * Privileged at CPL 3 (a far return to a DPL-0 segment, MOV to SS), hence
+ * native only: a paravirtual CPU's segments belong to the hypervisor.
+ */
+static void reload_segments(void)
+{
+    __asm__ volatile("pushq %[cs]\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1:\n\t"
+                     "movl %[ds], %%eax\n\t"
+                     "movl %%eax, %%ds\n\t"
+                     "movl %%eax, %%es\n\t"
+                     "movl %%eax, %%ss\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "movl %%eax, %%fs\n\t"
+                     "movl %%eax, %%gs"
+                     :: [cs] "i"(GDT_KERNEL_CS), [ds] "i"(GDT_KERNEL_DS)
+                     : "rax", "memory");
+}
+
+static void native_load_gdt(const struct desc_ptr *gdtr)
+{
+    native_lgdt(gdtr);
+    reload_segments();
 }
 
 /*
@@ -49,14 +99,24 @@ const struct platform_ops native_platform_ops = {
     .write_cr3 = native_write_cr3,
     .read_cr4 = native_read_cr4,
     .invlpg = native_invlpg,
+    .flush_tlb_all = native_flush_tlb_all,
     .set_pte = native_set_pte,
+    .mmu_lazy_begin = native_mmu_nop,
+    .mmu_lazy_end = native_mmu_nop,
+    .mmu_flush = native_mmu_nop,
+    .alloc_table = native_alloc_table,
+    .free_table = pmm_free,
+    .table_pool_bytes = 0,
+    .table_pool_init = NULL,
     .rdmsr = native_rdmsr,
     .wrmsr = native_wrmsr,
     .cpuid = native_cpuid,
-    .load_gdt = native_lgdt,
+    .load_gdt = native_load_gdt,
     .load_idt = native_lidt,
     .load_tr = native_ltr,
     .set_kernel_stack = native_set_kernel_stack,
+    .syscall_setup = native_syscall_setup,
+    .has_sysret = true,
     .outb = native_outb,
     .inb = native_inb,
     .outl = native_outl,
@@ -72,6 +132,7 @@ const struct platform_ops native_platform_ops = {
 /* Until platform_select() runs (and if it cannot), output and exit are the
  * native ones: a UART and an exit port are the least a monitor offers. */
 const struct platform_ops *platform = &native_platform_ops;
+const void *platform_iret = native_iret;
 
 /*
  * Under stock QEMU the firmware (SeaBIOS) leaves the legacy 8259 PICs
@@ -95,8 +156,10 @@ void platform_select(const struct hvlab_boot_info *bi)
             mask_legacy_pic();
         return;
     case HVLAB_PLATFORM_PARAVIRT:
-        panic("boot info asks for the paravirt platform (%u), which this kernel "
-              "does not implement yet", bi->platform);
+        platform = &pv_platform_ops;
+        platform_iret = pv_iret;
+        pv_check_version();
+        return;
     default:
         panic("boot info: unknown platform %u", bi->platform);
     }

@@ -1,6 +1,7 @@
 /*
  * native.h - the pieces of the native platform (platform.h) that live in
- * their own files: the UART, the local APIC timer and the TSS.
+ * their own files: the UART, the local APIC timer, the TSS and the
+ * SYSCALL MSRs.
  */
 #ifndef GUEST_NATIVE_H
 #define GUEST_NATIVE_H
@@ -21,5 +22,8 @@ const char *apic_timer_name(void);
 
 /* gdt.c: the TSS is plain memory to the native platform */
 void tss_write_rsp0(uint64_t rsp0);
+
+/* syscall.c: STAR, LSTAR, SFMASK, EFER.SCE */
+void native_syscall_setup(void);
 
 #endif

@@ -2,16 +2,16 @@
  * platform.h - the table of privileged operations (like Linux pv_ops).
  *
  * Every privileged operation that a paravirtual platform must replace goes
- * through `platform->op(...)`.  The exceptions are the ones a Xen-PV-style
- * guest also keeps: the boot path before the table is chosen (pvh_entry.S),
- * segment reloads (gdt.c), and the returns to ring 3 in assembly (iretq in
- * isr.S and user_entry.S, sysretq in user_entry.S), which the paravirt issue
- * turns into a "return to guest mode" hypercall.
+ * through `platform->op(...)`, and the returns from an interrupt frame go
+ * through `platform_iret`.  The exceptions are the ones a Xen-PV-style guest
+ * also keeps: the boot path before the table is chosen (pvh_entry.S) and the
+ * native-only SYSCALL/SYSRET path (syscall_entry, the sysretq of
+ * user_entry.S), which a platform without `has_sysret` never takes.
  * The boot info chooses the table once at boot:
  *   native    real instructions: cli/sti, mov cr3, invlpg, wrmsr, in/out,
  *             the local APIC (native.c, apic.c, uart.c);
- *   paravirt  hypercalls and a shared page (not written yet: the kernel stops
- *             with a clear panic line when the boot info asks for it).
+ *   paravirt  hypercalls and a page shared with the hypervisor (pv.c,
+ *             pv_entry.S; abi/hvlab_hypercall.h is the contract).
  * Keeping the two behind one table is what lets hvlab run the *same* kernel
  * under trap-and-emulate (native ops, each one trapping) and under
  * paravirtualization (the same call sites, turned into hypercalls).
@@ -19,6 +19,7 @@
 #ifndef GUEST_PLATFORM_H
 #define GUEST_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "x86.h"
@@ -41,7 +42,33 @@ struct platform_ops {
     void (*write_cr3)(uint64_t cr3);
     uint64_t (*read_cr4)(void);
     void (*invlpg)(uint64_t va);
+    void (*flush_tlb_all)(void);               /* every non-global entry */
     void (*set_pte)(uint64_t *ptep, uint64_t pte);
+
+    /*
+     * Lazy MMU mode (Linux's arch_enter/leave_lazy_mmu_mode): between begin
+     * and end, set_pte may only queue the entry; end applies the queue, and
+     * mmu_flush applies it at once without leaving the mode (for code that
+     * is about to read an entry it just wrote).  Native: set_pte is a store,
+     * the three are no-ops.
+     */
+    void (*mmu_lazy_begin)(void);
+    void (*mmu_lazy_end)(void);
+    void (*mmu_flush)(void);
+
+    /*
+     * Page-table frames, level 4 (PML4) down to 1 (PT): a zeroed frame, 0 if
+     * none is left.  Native: any pmm frame.  A platform whose page tables
+     * must stay read-only to the kernel (paravirt: the hypervisor validates
+     * every entry) takes them from a pool of table_pool_bytes (a multiple of
+     * 2 MiB) that init_machine carves off the top of the identity map, keeps
+     * away from pmm, and paging_init maps read-only and hands over with
+     * table_pool_init.  table_pool_bytes 0: no pool, table_pool_init NULL.
+     */
+    uint64_t (*alloc_table)(int level);
+    void (*free_table)(uint64_t pa);
+    uint64_t table_pool_bytes;
+    void (*table_pool_init)(uint64_t base, uint64_t bytes);
 
     /* Model-specific registers and CPUID. */
     uint64_t (*rdmsr)(uint32_t msr);
@@ -53,6 +80,13 @@ struct platform_ops {
     void (*load_idt)(const struct desc_ptr *idtr);
     void (*load_tr)(uint16_t selector);
     void (*set_kernel_stack)(uint64_t rsp0);   /* TSS.RSP0 */
+
+    /* System calls from ring 3: where `syscall` lands (native: the MSRs
+     * STAR, LSTAR, SFMASK and EFER.SCE).  has_sysret: user mode may be
+     * entered and left with SYSRETQ; without it every return to ring 3
+     * takes platform_iret. */
+    void (*syscall_setup)(void);
+    bool has_sysret;
 
     /* Port I/O (console, PIT, exit devices). */
     void (*outb)(uint16_t port, uint8_t value);
@@ -75,6 +109,22 @@ struct platform_ops {
 
 extern const struct platform_ops *platform;
 extern const struct platform_ops native_platform_ops;
+extern const struct platform_ops pv_platform_ops;
+
+/*
+ * The return from an interrupt, exception or system-call frame: code that
+ * isr.S and user_entry.S jump to (`jmp *platform_iret`) with the registers
+ * restored and the hardware frame (RIP, CS, RFLAGS, RSP, SS) on the stack.
+ * native_iret is `iretq` (isr.S); pv_iret asks the hypervisor with HVC_IRET
+ * (pv_entry.S): an IRETQ to virtual ring 0 cannot work from CPU ring 3.
+ */
+extern const void *platform_iret;
+extern const char native_iret[], pv_iret[];
+
+static inline bool platform_is_paravirt(void)
+{
+    return platform == &pv_platform_ops;
+}
 
 /* Choose the table the boot info asks for; stops the kernel if unknown. */
 void platform_select(const struct hvlab_boot_info *bi);

@@ -3,8 +3,9 @@
  *
  * It hands out 4 KiB frames from the USABLE ranges of the boot-info memory
  * map, only above the end of the kernel image (so never the boot info, the
- * monitor's scratch area or the kernel itself) and below the end of the
- * kernel's identity map.  Two sources, in this order:
+ * monitor's scratch area or the kernel itself) and below the limit
+ * init_machine gives: the end of the kernel's identity map, less the
+ * platform's page-table pool (paravirt).  Two sources, in this order:
  *   1. the free list: frames given back by pmm_free, linked through their
  *      first 8 bytes;
  *   2. a bump pointer through the ranges: frames never handed out before.
@@ -78,6 +79,26 @@ uint64_t pmm_alloc(void)
     if (pa && !fresh_frames_are_zero)
         page_zero((void *)pa);
     return pa;
+}
+
+/*
+ * n contiguous frames, from the never-used ones only: the free list holds
+ * single frames in no order.  Zeroed as pmm_alloc zeroes a fresh frame;
+ * each frame goes back with pmm_free.  0 when no range has n left.
+ */
+uint64_t pmm_alloc_run(uint64_t n)
+{
+    for (unsigned i = cur_range; i < n_ranges; i++) {
+        struct range *r = &ranges[i];
+        if (n == 0 || (r->end - r->next) / PAGE_SIZE < n)
+            continue;
+        uint64_t pa = r->next;
+        r->next += n * PAGE_SIZE;
+        for (uint64_t off = 0; !fresh_frames_are_zero && off < n * PAGE_SIZE; off += PAGE_SIZE)
+            page_zero((void *)(pa + off));
+        return pa;
+    }
+    return 0;
 }
 
 void pmm_free(uint64_t pa)

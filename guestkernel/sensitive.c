@@ -354,7 +354,9 @@ static bool cpuid_lists_tsc_aux(bool *rdpid)
  * RDPID it raises #UD, which the probe catches.  The virtual TSC_AUX is read
  * through the platform (RDMSR is privileged), and only if CPUID says the MSR
  * exists; a CPU may run RDPID although CPUID hides it (a hypervisor under the
- * host masked the bit), and then the value cannot be the virtual CPU's.
+ * host masked the bit), and then the value cannot be the virtual CPU's.  A
+ * paravirtual CPU has no MSRs at all (the hypervisor owns them, and its
+ * rdmsr op stops the kernel): whatever RDPID returns there is the host's.
  */
 static void show_rdpid(void)
 {
@@ -374,6 +376,10 @@ static void show_rdpid(void)
     }
     if (!has_aux) {
         show("rdpid", judge(false), "0x%lx, but CPUID lists neither RDPID nor RDTSCP", v);
+        return;
+    }
+    if (platform_is_paravirt()) {
+        show("rdpid", judge(false), "0x%lx, but a paravirtual CPU has no IA32_TSC_AUX", v);
         return;
     }
     uint64_t aux = platform->rdmsr(MSR_TSC_AUX);

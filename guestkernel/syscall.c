@@ -12,6 +12,10 @@
  *       MSR_STAR, RIP from MSR_LSTAR (syscall_entry), masks RFLAGS with
  *       MSR_SFMASK and saves RIP/RFLAGS in RCX/R11 (Intel SDM Vol. 2B
  *       "SYSCALL", AMD APM Vol. 3).  The kernel returns with SYSRETQ.
+ *       Paravirtual platform: the same instruction in virtual ring 3 is
+ *       bounced by the hypervisor to pv_syscall_entry (pv_entry.S) on the
+ *       kernel stack, with the frame an exception would push (Xen PV and
+ *       PVM do the same), and the kernel returns with HVC_IRET.
  *
  *   UD2 gate (fallback)      `ud2; ret`, used when the boot info sets
  *       HVLAB_QUIRK_SYSCALL_BROKEN (or the command line says
@@ -30,22 +34,30 @@
  * ==========================================================================
  */
 #include "kernel.h"
+#include "native.h"
 #include "task.h"
 
 void syscall_from_user(struct trap_frame *f);
 
-void syscall_init(void)
+/* The native platform's syscall_setup: the SYSCALL MSRs. */
+void native_syscall_setup(void)
 {
-    const struct platform_ops *p = platform;
     uint64_t star = ((uint64_t)STAR_SYSRET_BASE << 48) | ((uint64_t)GDT_KERNEL_CS << 32);
 
-    p->wrmsr(MSR_STAR, star);
-    p->wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+    native_wrmsr(MSR_STAR, star);
+    native_wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
     /* In the kernel: interrupts off (until it re-enables them), DF clear as
      * the C ABI wants, no single-stepping, no AC, IOPL 0, NT clear. */
-    p->wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC |
-                         RFLAGS_IOPL | RFLAGS_NT);
-    p->wrmsr(MSR_EFER, p->rdmsr(MSR_EFER) | EFER_SCE);
+    native_wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC |
+                             RFLAGS_IOPL | RFLAGS_NT);
+    native_wrmsr(MSR_EFER, native_rdmsr(MSR_EFER) | EFER_SCE);
+}
+
+/* Native: the MSRs above.  Paravirt: the hypervisor bounces a ring-3
+ * `syscall` to the entry registered with HVC_SET_CALLBACKS (pv.c). */
+void syscall_init(void)
+{
+    platform->syscall_setup();
 }
 
 const char *syscall_gate_name(void)

@@ -37,6 +37,37 @@ struct fault_info {
     uint64_t rip;
 };
 
+/*
+ * A 64-bit IDT gate (SDM Vol. 3A 6.14.1, figure 6-8): 16 bytes.  In
+ * traps.h because two readers need it: idt.c writes the gates, and the
+ * paravirtual load_idt (pv.c) turns them into a trap table, as Xen's
+ * xen_load_idt does.
+ */
+struct __attribute__((packed)) idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;                /* bits 0-2: IST index, 0 = none */
+    uint8_t type_attr;          /* P, DPL, type */
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gates are 16 bytes");
+
+#define GATE_INTERRUPT 0xe      /* the CPU clears RFLAGS.IF on entry */
+#define GATE_TRAP      0xf      /* IF stays as it was */
+#define GATE_TYPE_MASK 0xf
+#define GATE_PRESENT   0x80
+
+static inline uint64_t idt_gate_offset(const struct idt_gate *g)
+{
+    return g->offset_low | ((uint64_t)g->offset_mid << 16) | ((uint64_t)g->offset_high << 32);
+}
+
+/* isr.S: the entry stubs */
+extern const uint64_t isr_stub_table[32];
+extern const uint64_t isr_timer_stub, isr_spurious_stub;
+
 /* gdt.c */
 void gdt_init(void);
 uint64_t gdt_base(void);        /* for the selftest */

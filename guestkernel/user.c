@@ -36,11 +36,8 @@ user_gate_t syscall_gate(void)
 
 static int map_user_text(struct aspace *as)
 {
-    uint64_t size = (uint64_t)(__user_load_end - __user_load_start);
-    for (uint64_t off = 0; off < size; off += PAGE_SIZE)
-        if (map_page(as, USER_TEXT_VA + off, (uint64_t)__user_load_start + off, PTE_U) < 0)
-            return -1;
-    return 0;
+    uint64_t pages = (uint64_t)(__user_load_end - __user_load_start) / PAGE_SIZE;
+    return map_pages(as, USER_TEXT_VA, (uint64_t)__user_load_start, pages, PTE_U);
 }
 
 static uint64_t map_private_page(struct aspace *as, uint64_t va)
@@ -98,7 +95,8 @@ int task_run(struct task *t, enum task_entry how)
         .rdi = syscall_gate(),
         .rsi = t->arg,
         .rdx = t->main,
-        .use_sysret = how == TASK_ENTER_SYSRETQ,
+        /* SYSRETQ needs the SYSCALL MSRs; elsewhere IRETQ's path serves */
+        .use_sysret = how == TASK_ENTER_SYSRETQ && platform->has_sysret,
     };
     uint64_t kstack_top = t->kstack_pa + PAGE_SIZE;
 

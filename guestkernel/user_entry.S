@@ -1,7 +1,8 @@
 /*
  * user_entry.S - crossing between ring 0 and ring 3 (kernel side).
  *
- *   user_enter   save the kernel context, drop to ring 3 with IRETQ or SYSRETQ
+ *   user_enter   save the kernel context, drop to ring 3 with IRETQ (through
+ *                platform_iret: HVC_IRET on paravirt) or SYSRETQ (native only)
  *   user_return  abandon the task, resume the kernel where user_enter was
  *   syscall_entry  the target of the `syscall` instruction (MSR_LSTAR)
  */
@@ -75,7 +76,7 @@ user_enter:
         xorl    %ecx, %ecx
         xorl    %r11d, %r11d
         LOAD_USER_REGISTERS
-        iretq
+        jmp     *platform_iret(%rip)    /* iretq, or HVC_IRET on paravirt */
 
         /* SYSRETQ: RIP = RCX, RFLAGS = R11, CS/SS from STAR[63:48] (SDM Vol.
          * 2B "SYSRET").  RSP is not touched by SYSRET: load it first.  RCX
