@@ -18,7 +18,7 @@ expect_count() {
 for policy in per-mode flush; do
     run env HVLAB_SHADOW=$policy "$TRAPEMU" --stats --timeout 120 "$GUEST" selftest
     expect_status 0
-    expect_out "selftest: 30 passed, 0 failed"
+    expect_out "selftest: 32 passed, 0 failed"
     expect_out "monitor hv-trap-emulate"
     grep '^FAIL' "$TMP/out" && fail "a selftest check failed with HVLAB_SHADOW=$policy"
     echo "RESULT: $policy: $(grep '^selftest: .* passed' "$TMP/out")"

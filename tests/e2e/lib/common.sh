@@ -5,6 +5,7 @@ BUILD=${BUILD:-build}
 GUEST=$BUILD/guest/guestkernel.elf
 HWASSIST=$BUILD/bin/hv-hwassist
 TRAPEMU=$BUILD/bin/hv-trap-emulate
+HVPARA=$BUILD/bin/hv-paravirt
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvlab-e2e.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
