@@ -37,8 +37,10 @@ enum hvlab_hypercall {
                                   reaches deadline_ns; 0 cancels; a deadline in
                                   the past fires at once                           */
     HVC_BLOCK = 3,             /* () unmask events and sleep until one arrives;
-                                  the event is delivered before the call returns 0 */
-    HVC_SHUTDOWN = 4,          /* (exit code 0..119) never returns                 */
+                                  the event is delivered before the call returns 0;
+                                  with no timer armed nothing can wake the guest:
+                                  it ends (status 121)                              */
+    HVC_SHUTDOWN = 4,          /* (exit code 0..119, not 2) never returns          */
     HVC_SET_CALLBACKS = 5,     /* (event_entry, syscall_entry)                     */
     HVC_SET_TRAP_TABLE = 6,    /* (gva of struct hvlab_trap_entry[], count <= 32)
                                   replaces the whole table                         */
@@ -50,13 +52,21 @@ enum hvlab_hypercall {
                                   -> count; stops at the first refused entry and
                                   returns its error                                */
     HVC_PIN_TABLE = 9,         /* (gpa, level 1..4) the page becomes an EMPTY page
-                                  table of that level (the hypervisor clears it)   */
-    HVC_UNPIN_TABLE = 10,      /* (gpa) it becomes an ordinary page again          */
+                                  table of that level (the hypervisor clears it);
+                                  -HV_EBUSY if pinned already, -HV_EXDEV if a pinned
+                                  table maps it writable (also through a 2 MiB
+                                  page) or it is the shared page                    */
+    HVC_UNPIN_TABLE = 10,      /* (gpa) it becomes an ordinary page again; its
+                                  entries stay in it (readable, so the guest can
+                                  free the tables below) but stop counting;
+                                  -HV_EBUSY while a pinned table links it or it
+                                  is the current base                               */
     HVC_NEW_BASEPTR = 11,      /* (gpa of a pinned level-4 table) switch address
                                   space (Xen's MMUEXT_NEW_BASEPTR, the CR3 load)   */
     HVC_TLB_FLUSH = 12,        /* (va, HVLAB_FLUSH_*)                               */
     HVC_SET_KERNEL_STACK = 13, /* (rsp0) stack for events taken in user mode       */
-    HVC_DEVICE_READ = 14,      /* (space, address, size 1/2/4) -> value            */
+    HVC_DEVICE_READ = 14,      /* (space, address, size 1/2/4) -> value;
+                                  -HV_ENOENT where no device answers               */
     HVC_DEVICE_WRITE = 15,     /* (space, address, size 1/2/4, value)              */
     HVC_QUEUE_NOTIFY = 16,     /* (virtio slot, queue index)                       */
     HVC_MULTICALL = 17,        /* (gva of struct hvlab_multicall[], count <= 64)    */
@@ -150,7 +160,8 @@ struct hvlab_iret_frame {
  *     (abi/hvlab_abi.h) or the upper half.
  * A refused entry returns -HV_EINVAL (malformed: checked first), -HV_EXDEV
  * (a rule) or -HV_ENOENT (ptr not in a pinned table); the entries before
- * it stay.  A refused call writes nothing into the guest's buffers. */
+ * it stay, and their number is written to the count pointer.  Apart from
+ * that count, a refused call writes nothing into the guest's buffers. */
 struct hvlab_mmu_update {
     uint64_t ptr;
     uint64_t val;
@@ -184,7 +195,10 @@ struct hvlab_multicall {
  *   time           TSC-to-time scale: ns = ns_base +
  *                  (((tsc - tsc_base) * tsc_mul) >> tsc_shift), the product
  *                  taken in 128 bits; the guest reads time with rdtsc and no
- *                  exit.  HVC_SET_TIMER deadlines are in this time.
+ *                  exit.  HVC_SET_TIMER deadlines are in this time.  The
+ *                  hypervisor sets these fields before the guest starts and
+ *                  never changes them (one vCPU, one TSC: no version counter
+ *                  as in Xen's pvclock is needed).
  */
 struct hvlab_pv_shared {
     volatile uint8_t event_mask;
