@@ -44,6 +44,22 @@
         popq    %rbx
         popq    %rax
 .endm
+
+/* A system call from ring 3, once the interrupt-style frame (ss, rsp,
+ * rflags, cs, rip) is on the kernel stack — pushed by syscall_entry itself
+ * on native, by the hypervisor on paravirt: the rest of struct trap_frame
+ * (error code 0, SYSCALL_PSEUDO_VECTOR from layout.h, the registers), the C
+ * dispatcher (frame->rax = result), and the frame back down to rip. */
+.macro SYSCALL_DISPATCH
+        pushq   $0                              /* error code */
+        pushq   $SYSCALL_PSEUDO_VECTOR          /* vector */
+        PUSH_GPRS
+        movq    %rsp, %rdi
+        cld
+        call    syscall_from_user
+        POP_GPRS
+        addq    $16, %rsp                       /* vector, error code */
+.endm
 #endif
 
 #endif

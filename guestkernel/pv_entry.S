@@ -49,12 +49,5 @@ pv_iret:
  */
         .globl pv_syscall_entry
 pv_syscall_entry:
-        pushq   $0                              /* error code */
-        pushq   $SYSCALL_PSEUDO_VECTOR          /* vector */
-        PUSH_GPRS
-        movq    %rsp, %rdi
-        cld
-        call    syscall_from_user               /* frame->rax = result */
-        POP_GPRS
-        addq    $16, %rsp                       /* vector, error code */
+        SYSCALL_DISPATCH
         jmp     pv_iret

@@ -125,14 +125,7 @@ syscall_entry:
         pushq   %r11                            /* rflags */
         pushq   $GDT_USER_CS                    /* cs */
         pushq   %rcx                            /* rip */
-        pushq   $0                              /* error code */
-        pushq   $SYSCALL_PSEUDO_VECTOR          /* vector */
-        PUSH_GPRS
-        movq    %rsp, %rdi
-        cld
-        call    syscall_from_user               /* frame->rax = result */
-        POP_GPRS
-        addq    $16, %rsp                       /* vector, error code */
+        SYSCALL_DISPATCH
         popq    %rcx                            /* RIP for SYSRET */
         addq    $8, %rsp                        /* cs */
         popq    %r11                            /* RFLAGS for SYSRET */

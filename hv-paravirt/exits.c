@@ -136,15 +136,13 @@ static void handle_exit(struct pv_vcpu *v, const struct r3_exit *ex)
         return;
     case R3_EXIT_HOLE:
         stats_inc(&v->m->stats, v->slot.hole);
-        hv_stop(v->m, HV_STATUS_GUEST_RULE, "the guest's code ran outside guest memory, in "
-                "the hypervisor hole (where the monitor's stub lives) or the upper half");
+        hv_stop_hole(v->m);
         return;
     case R3_EXIT_INTERRUPT:
         stats_inc(&v->m->stats, v->slot.kick);
         return;
     case R3_EXIT_DEAD:
-        hv_stop(v->m, HV_STATUS_MONITOR, "the guest's host process died (wait status 0x%x)",
-                ex->status);
+        hv_stop_dead_child(v->m, ex->status);
         return;
     }
 }

@@ -159,16 +159,13 @@ static void handle_exit(struct vcpu *v, const struct r3_exit *ex)
         emulate_int(v, 0x80, 2);
         return;
     case R3_EXIT_HOLE:
-        /* RIP is where the stub's code stopped, not the jump's target. */
-        hv_stop(v->m, HV_STATUS_GUEST_RULE, "the guest's code ran outside guest memory, in "
-                "the hypervisor hole (where the monitor's stub lives) or the upper half");
+        hv_stop_hole(v->m);
         return;
     case R3_EXIT_INTERRUPT:
         stats_inc(&v->m->stats, v->slot.interrupt);
         return;
     case R3_EXIT_DEAD:
-        hv_stop(v->m, HV_STATUS_MONITOR, "the guest's host process died (wait status 0x%x)",
-                ex->status);
+        hv_stop_dead_child(v->m, ex->status);
         return;
     }
 }

@@ -38,6 +38,20 @@ void hv_guest_exit(struct hv_machine *m, int status)
     m->why[0] = '\0';
 }
 
+void hv_stop_hole(struct hv_machine *m)
+{
+    /* The guest RIP hv_stop appends is where the stub's code stopped, not
+     * the jump's target. */
+    hv_stop(m, HV_STATUS_GUEST_RULE, "the guest's code ran outside guest memory, in the "
+            "hypervisor hole (where the monitor's stub lives) or the upper half");
+}
+
+void hv_stop_dead_child(struct hv_machine *m, int wait_status)
+{
+    hv_stop(m, HV_STATUS_MONITOR, "the guest's host process died (wait status 0x%x)",
+            wait_status);
+}
+
 void hv_report_stop(const struct hv_machine *m)
 {
     fflush(stdout);

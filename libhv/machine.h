@@ -40,6 +40,12 @@ void hv_guest_exit(struct hv_machine *m, int status);
  * minimal fw_cfg for public multiboot test kernels. */
 int hv_add_platform_devices(struct hv_machine *m);
 
+/* The two exits of the ring-3 engine (libhv/r3_engine.h) that no monitor
+ * resumes: guest code in the hypervisor hole (R3_EXIT_HOLE, status 122)
+ * and a dead guest process (R3_EXIT_DEAD with its wait status, 125). */
+void hv_stop_hole(struct hv_machine *m);
+void hv_stop_dead_child(struct hv_machine *m, int wait_status);
+
 /* Print the end-of-run line(s): the reason for an abnormal stop on stderr. */
 void hv_report_stop(const struct hv_machine *m);
 

@@ -7,15 +7,6 @@
 . "$(dirname "$0")/lib/common.sh"
 [ -x "$HVPARA" ] || fail "$HVPARA was not built"
 
-count() { # the count on the --stats line that starts with "$1"
-    sed -n "s/^  $1  *\([0-9][0-9]*\)\$/\1/p" "$TMP/err" | head -n 1
-}
-expect_count() {
-    n=$(count "$1")
-    [ -n "$n" ] && [ "$n" -gt 0 ] || fail "--stats shows no '$1' count"
-    echo "RESULT: $1 = $n"
-}
-
 run "$HVPARA" --stats --timeout 120 "$GUEST" selftest
 [ "$rc" -ne 77 ] || skip "hv-paravirt cannot run here: $(head -n 1 "$TMP/err")"
 expect_status 0
@@ -39,7 +30,7 @@ done
 expect_count "guest page fault (#PF delivered)"
 expect_count "user system call (bounced to the guest kernel)"
 expect_count "event upcall delivered (timer)"
-[ -z "$(count 'privileged instruction (guest ended)')" ] ||
+[ -z "$(stats_count 'privileged instruction (guest ended)')" ] ||
     fail "the paravirtual guest executed a privileged instruction"
 expect_err "direct paging: "
 echo "PASS: selftest 0 failed under hv-paravirt; no exit for masking, batched page-table updates"

@@ -30,52 +30,15 @@ TRAPEMU=${TRAPEMU:-$BUILD/bin/hv-trap-emulate}
 HOSTILE=$BUILD/tests/guests/hostile.elf
 [ -x "$TRAPEMU" ] || fail "$TRAPEMU was not built"
 [ -f "$HOSTILE" ] || fail "$HOSTILE was not built (make test-build)"
-[ -f "$BUILD/lib/hvlab-r3-stub" ] || fail "$BUILD/lib/hvlab-r3-stub was not built"
 
 # Where a host mkdir() by the guest would land: must never exist.
 ESCAPE_DIR=${TMPDIR:-/tmp}/hvlab-escaped-$$
 [ ! -e "$ESCAPE_DIR" ] || fail "$ESCAPE_DIR exists before the test"
 
-# A private copy of the stub (HVLAB_R3_STUB), so that a leftover stub
-# process is recognisable as ours by its /proc/PID/exe, whatever else runs
-# on this host.  It lives under $BUILD, which is executable, unlike some /tmp.
-STUBDIR=$(mktemp -d "$BUILD/tests/hvlab-stub.XXXXXX") || fail "mktemp under $BUILD/tests"
-STUBDIR=$(cd "$STUBDIR" && pwd -P)
+. "$(dirname "$0")/lib/ring3.sh"
+use_private_stub
 trap 'rm -rf "$TMP" "$STUBDIR"; rmdir "$ESCAPE_DIR" 2>/dev/null' EXIT
-STUB=$STUBDIR/hvlab-r3-stub
-cp "$BUILD/lib/hvlab-r3-stub" "$STUB" || fail "cannot copy the stub"
-HVLAB_R3_STUB=$STUB
-export HVLAB_R3_STUB
-
-# ptrace and seccomp are all the technique needs; skip where they are denied.
-if [ "$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null)" = 3 ]; then
-    skip "ptrace is disabled on this host (kernel.yama.ptrace_scope = 3)"
-fi
-"$TRAPEMU" --timeout 30 "$HOSTILE" no-such-scenario >"$TMP/probe" 2>&1
-probe=$?
-case $probe in
-4) ;;
-77) skip "hv-trap-emulate cannot run here: $(tail -n 1 "$TMP/probe")" ;;
-*)  if grep -q -e "did not start (exit status 126)" -e "stub set-up step [78] failed" \
-        "$TMP/probe"; then
-        skip "ptrace or seccomp is not permitted here: $(tail -n 1 "$TMP/probe")"
-    fi
-    cat "$TMP/probe"
-    fail "the probe run (an unknown scenario) ended with status $probe, expected 4" ;;
-esac
-
-failures=0
-bad() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# PIDs of processes that run our copy of the stub.
-leftover_stubs() {
-    for d in /proc/[0-9]*; do
-        [ "$(readlink "$d/exe" 2>/dev/null)" = "$STUB" ] && printf ' %s' "${d#/proc/}"
-    done
-}
+probe_ring3_monitor "$TRAPEMU" "$HOSTILE" hv-trap-emulate
 
 # The host must be untouched after every run, whatever its status.
 host_untouched() { # LABEL

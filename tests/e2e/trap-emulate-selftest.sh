@@ -6,15 +6,6 @@
 . "$(dirname "$0")/lib/common.sh"
 [ -x "$TRAPEMU" ] || fail "$TRAPEMU was not built"
 
-count() { # the count on the --stats line that starts with "$1"
-    sed -n "s/^  $1  *\([0-9][0-9]*\)\$/\1/p" "$TMP/err" | head -n 1
-}
-expect_count() {
-    n=$(count "$1")
-    [ -n "$n" ] && [ "$n" -gt 0 ] || fail "--stats shows no '$1' count"
-    echo "RESULT: $2: $1 = $n"
-}
-
 for policy in per-mode flush; do
     run env HVLAB_SHADOW=$policy "$TRAPEMU" --stats --timeout 120 "$GUEST" selftest
     expect_status 0

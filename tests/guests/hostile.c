@@ -164,25 +164,7 @@ static void putc(char c)
     outb(UART, (u8)c);
 }
 
-static void puts(const char *s)
-{
-    while (*s)
-        putc(*s++);
-}
-
-static void putnum(u64 v, unsigned base)
-{
-    char buf[24];
-    int n = 0;
-    if (base == 16)
-        puts("0x");
-    do {
-        buf[n++] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v);
-    while (n)
-        putc(buf[--n]);
-}
+#include "print.h"
 
 /* A tiny printf: %s, %c, and %x / %u of a u64 argument (always u64). */
 static void pr(const char *fmt, ...)

@@ -160,25 +160,7 @@ static void putc(char c)
         flush();
 }
 
-static void puts(const char *s)
-{
-    while (*s)
-        putc(*s++);
-}
-
-static void putnum(u64 v, unsigned base)
-{
-    char buf[24];
-    int n = 0;
-    if (base == 16)
-        puts("0x");
-    do {
-        buf[n++] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v);
-    while (n)
-        putc(buf[--n]);
-}
+#include "print.h"
 
 /* A hypercall result: -HV_EXXX for a known error code, else the number. */
 static void putres(s64 r)

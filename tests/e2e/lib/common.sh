@@ -50,6 +50,39 @@ expect_guest_exit_paths() { # MONITOR
     expect_status 4
 }
 
+# The ring-3 monitors (no Multiboot): --timeout ends a guest that loops with
+# interrupts off, in one stderr line; a Multiboot kernel and a missing file
+# are refused (status 2) before anything starts.
+expect_timeout_and_refused_input() { # MONITOR
+    start=$(date +%s)
+    run "$1" --timeout 2 "$GUEST" hang
+    took=$(( $(date +%s) - start ))
+    expect_status 124
+    expect_err "timed out after 2 s"
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "a timeout should be one line on stderr"
+    [ "$took" -lt 20 ] || fail "--timeout 2 took ${took}s to end the guest"
+    echo "RESULT: hang --timeout 2 ended after ${took}s: $(cat "$TMP/err")"
+    if [ -f "$BUILD/tests/guests/mb-hello.elf" ]; then
+        run "$1" "$BUILD/tests/guests/mb-hello.elf"
+        expect_status 2
+        expect_err "Multiboot"
+    fi
+    run "$1" /nonexistent/guest.elf
+    expect_status 2
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "bad input should be one line on stderr"
+}
+
+# --stats: the count on the line of reason "$1" in $TMP/err, and a check
+# that it is there and not 0.
+stats_count() {
+    sed -n "s/^  $1  *\([0-9][0-9]*\)\$/\1/p" "$TMP/err" | head -n 1
+}
+expect_count() { # REASON [LABEL]
+    n=$(stats_count "$1")
+    [ -n "$n" ] && [ "$n" -gt 0 ] || fail "--stats shows no '$1' count"
+    echo "RESULT: ${2:+$2: }$1 = $n"
+}
+
 expect_status() { [ "$rc" -eq "$1" ] || fail "expected exit status $1, got $rc"; }
 expect_out() { grep -q -- "$1" "$TMP/out" || fail "stdout lacks: $1"; }
 expect_err() { grep -q -- "$1" "$TMP/err" || fail "stderr lacks: $1"; }
