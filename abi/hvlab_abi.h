@@ -55,6 +55,9 @@
  *   - CS = HVLAB_ENTRY_CS (64-bit code), DS=ES=SS=FS=GS = HVLAB_ENTRY_DS;
  *   - RDI = HVLAB_BOOTINFO_PADDR, RSI = HVLAB_BOOT_MAGIC, RSP = a small
  *     stack in the scratch area (the guest should switch to its own).
+ * A paravirtual guest (hv-paravirt) sees less: no GDT, IDT or CR3 of its
+ * own at entry, only the "boot address space" (RAM at va == pa) until its
+ * first HVC_NEW_BASEPTR, events masked (abi/hvlab_hypercall.h).
  * A guest loaded by stock QEMU enters instead through its 32-bit PVH entry
  * (Xen ELF note 18) and builds a boot info itself with monitor = NONE.
  * ---------------------------------------------------------------------- */

@@ -77,7 +77,8 @@ void timer_set(struct pv_vcpu *v, uint64_t deadline_ns)
         return;
     }
     uint64_t now = guest_now_ns(v), host = host_now_ns();
-    v->timer_host_ns = deadline_ns > now ? host + (deadline_ns - now) : host;
+    uint64_t wait = deadline_ns > now ? deadline_ns - now : 0;
+    v->timer_host_ns = wait > UINT64_MAX - host ? UINT64_MAX : host + wait; /* never wraps */
 }
 
 void timer_poll(struct pv_vcpu *v)
@@ -185,7 +186,8 @@ void deliver_exception(struct pv_vcpu *v, unsigned vector, bool has_error, uint6
 void deliver_user_syscall(struct pv_vcpu *v)
 {
     stats_inc(&v->m->stats, v->slot.user_syscall);
-    if (!v->syscall_entry) { /* no entry: what EFER.SCE = 0 would do */
+    if (!v->syscall_entry) { /* no entry: what EFER.SCE = 0 would do, */
+        v->regs.rip -= 2;      /* a #UD at the 2-byte `syscall` itself */
         deliver_exception(v, X86_UD, false, 0);
         return;
     }

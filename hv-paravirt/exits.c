@@ -14,7 +14,8 @@
  *   if the shared page's mask allows it (events.c); r3_run() resumes the
  *   child after the `syscall`.
  * One exit for the whole line, where the native platform under
- * hv-trap-emulate takes one exit per byte (a trapped `out` each).
+ * hv-trap-emulate takes two per byte (a trapped `in` of the UART's status
+ * register and a trapped `out` of the byte).
  *
  * The same `syscall` in virtual user mode is the guest's own system call,
  * bounced to its kernel.  A privileged instruction traps as under
@@ -131,7 +132,10 @@ static void handle_exit(struct pv_vcpu *v, const struct r3_exit *ex)
             deliver_user_syscall(v);
         return;
     case R3_EXIT_INT80:
+        /* The engine stops after the 2-byte `int $0x80`; the #GP of a gate
+         * the guest cannot reach is a fault, reported at the instruction. */
         stats_inc(&v->m->stats, v->slot.exception);
+        v->regs.rip -= 2;
         deliver_exception(v, X86_GP, true, (0x80 << 3) | 2);
         return;
     case R3_EXIT_HOLE:

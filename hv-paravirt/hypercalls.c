@@ -177,9 +177,8 @@ static int64_t device_access(struct pv_vcpu *v, const uint64_t a[6], bool write)
         (space == HVLAB_SPACE_PIO && addr > 0xffff))
         return -HV_EINVAL;
     enum hv_space s = space == HVLAB_SPACE_PIO ? HV_SPACE_PIO : HV_SPACE_MMIO;
-    if (!bus_claims(v->m, s, addr, (unsigned)size))
+    if (bus_access_uncounted(v->m, s, addr, write, (unsigned)size, &value))
         return -HV_ENOENT;
-    bus_access(v->m, s, addr, write, (unsigned)size, &value);
     return write ? 0 : (int64_t)value;
 }
 

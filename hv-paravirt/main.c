@@ -55,14 +55,14 @@ static void name_exit_reasons(struct pv_vcpu *v)
     struct pv_slots *s = &v->slot;
     name_hypercalls(v);
     s->page_fault = stats_reason(st, "guest page fault (#PF delivered)");
-    s->exception = stats_reason(st, "guest exception delivered (#GP #UD #DE #BP...)");
+    s->exception = stats_reason(st, "guest exception delivered (not #PF)");
     s->privileged = stats_reason(st, "privileged instruction (guest ended)");
-    s->user_syscall = stats_reason(st, "user system call (bounced to the guest kernel)");
+    s->user_syscall = stats_reason(st, "user system call (bounced to the guest)");
     s->kick = stats_reason(st, "host timer kick");
     s->hole = stats_reason(st, "guest code in the hypervisor hole");
     s->event = stats_event(st, "event upcall delivered (timer)");
     s->mode_switch = stats_event(st, "privilege change (CPL 0 <-> 3)");
-    s->host_map = stats_event(st, "host mapping installed (eager, from the guest's tables)");
+    s->host_map = stats_event(st, "host mapping installed (eager)");
 }
 
 /* Everything that depends only on the input comes first: a bad image is

@@ -37,11 +37,6 @@ static struct hv_region *bus_find(struct hv_bus *b, enum hv_space space, uint64_
     return NULL;
 }
 
-bool bus_claims(struct hv_machine *m, enum hv_space space, uint64_t addr, unsigned size)
-{
-    return bus_find(&m->bus, space, addr, size) != NULL;
-}
-
 static void trace_access(const struct hv_machine *m, enum hv_space space, uint64_t addr,
                          bool is_write, unsigned size, uint64_t value, const struct hv_region *r)
 {
@@ -50,6 +45,19 @@ static void trace_access(const struct hv_machine *m, enum hv_space space, uint64
     if (is_write)
         fprintf(stderr, " value 0x%llx", (unsigned long long)value);
     fprintf(stderr, " -> %s\n", r ? r->name : "nothing");
+}
+
+static void call_device(struct hv_machine *m, const struct hv_region *r, uint64_t addr,
+                        bool is_write, unsigned size, uint64_t *value)
+{
+    if (is_write) {
+        if (r->ops->write)
+            r->ops->write(m, r->dev, addr - r->base, size, *value);
+    } else {
+        *value = 0;
+        if (r->ops->read)
+            r->ops->read(m, r->dev, addr - r->base, size, value);
+    }
 }
 
 void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool is_write,
@@ -73,12 +81,17 @@ void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool i
         return;
     }
     stats_inc(&m->stats, r->stat);
-    if (is_write) {
-        if (r->ops->write)
-            r->ops->write(m, r->dev, addr - r->base, size, *value);
-    } else {
-        *value = 0;
-        if (r->ops->read)
-            r->ops->read(m, r->dev, addr - r->base, size, value);
-    }
+    call_device(m, r, addr, is_write, size, value);
+}
+
+int bus_access_uncounted(struct hv_machine *m, enum hv_space space, uint64_t addr,
+                         bool is_write, unsigned size, uint64_t *value)
+{
+    struct hv_region *r = bus_find(&m->bus, space, addr, size);
+    if (m->opt.trace)
+        trace_access(m, space, addr, is_write, size, *value, r);
+    if (!r)
+        return -1;
+    call_device(m, r, addr, is_write, size, value);
+    return 0;
 }

@@ -50,8 +50,11 @@ int bus_register(struct hv_machine *m, enum hv_space space, uint64_t base, uint6
 void bus_access(struct hv_machine *m, enum hv_space space, uint64_t addr, bool is_write,
                 unsigned size, uint64_t *value);
 
-/* True when a device owns the whole access (a paravirtual device hypercall
- * refuses an access nobody would answer instead of floating the bus). */
-bool bus_claims(struct hv_machine *m, enum hv_space space, uint64_t addr, unsigned size);
+/* The same access for a caller that counts its own exit (a paravirtual
+ * device hypercall is one exit, already counted under its call): not
+ * counted again under the device.  -1 and nothing done when no device owns
+ * the whole access (the caller refuses it instead of floating the bus). */
+int bus_access_uncounted(struct hv_machine *m, enum hv_space space, uint64_t addr,
+                         bool is_write, unsigned size, uint64_t *value);
 
 #endif

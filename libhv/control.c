@@ -13,9 +13,10 @@
 
 static void control_exit(struct hv_machine *m, uint64_t code)
 {
-    if (code > HVLAB_GUEST_EXIT_MAX) {
-        hv_stop(m, HV_STATUS_GUEST_RULE, "guest reported exit code %llu, outside 0..%u",
-                (unsigned long long)code, HVLAB_GUEST_EXIT_MAX);
+    if (code > HVLAB_GUEST_EXIT_MAX || code == HV_STATUS_USAGE) {
+        hv_stop(m, HV_STATUS_GUEST_RULE, "guest reported exit code %llu, outside 0..%u or %u "
+                "(the monitors' usage status)", (unsigned long long)code, HVLAB_GUEST_EXIT_MAX,
+                HV_STATUS_USAGE);
         return;
     }
     hv_guest_exit(m, (int)code);

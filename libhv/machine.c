@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "abi/hvlab_abi.h"
 #include "libhv/devices.h"
@@ -17,10 +18,14 @@ void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(m->why, sizeof(m->why), fmt, ap);
     va_end(ap);
-    /* A broken rule is the guest's doing: say where it was. */
-    if (status == HV_STATUS_GUEST_RULE && m->guest_rip && n > 0 && (size_t)n < sizeof(m->why))
-        snprintf(m->why + n, sizeof(m->why) - (size_t)n, " (guest rip 0x%llx)",
-                 (unsigned long long)m->guest_rip(m));
+    /* A broken rule is the guest's doing: say where it was (unless the
+     * message already does). */
+    char rip[32];
+    if (status != HV_STATUS_GUEST_RULE || !m->guest_rip || n <= 0 || (size_t)n >= sizeof(m->why))
+        return;
+    snprintf(rip, sizeof(rip), "0x%llx", (unsigned long long)m->guest_rip(m));
+    if (!strstr(m->why, rip))
+        snprintf(m->why + n, sizeof(m->why) - (size_t)n, " (guest rip %s)", rip);
 }
 
 int hv_add_platform_devices(struct hv_machine *m)

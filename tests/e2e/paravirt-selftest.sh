@@ -28,7 +28,7 @@ for call in console_write mmu_update pin_table new_baseptr iret set_timer block 
     expect_count "hypercall $call"
 done
 expect_count "guest page fault (#PF delivered)"
-expect_count "user system call (bounced to the guest kernel)"
+expect_count "user system call (bounced to the guest)"
 expect_count "event upcall delivered (timer)"
 [ -z "$(stats_count 'privileged instruction (guest ended)')" ] ||
     fail "the paravirtual guest executed a privileged instruction"

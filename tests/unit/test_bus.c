@@ -108,6 +108,21 @@ static void null_mmio_reads_zero_and_counts_an_exit(void **state)
     free_machine(m);
 }
 
+static void uncounted_access_reaches_the_device_but_no_exit_reason(void **state)
+{
+    (void)state;
+    struct hv_machine *m = new_machine();
+    uint64_t v = 123;
+    assert_int_equal(bus_access_uncounted(m, HV_SPACE_MMIO, HVLAB_MMIO_NULL_PADDR, false, 4, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(m->stats.count[stats_reason(&m->stats, "mmio null")], 0);
+    /* nothing there: refused, not floated, not stopped */
+    assert_int_equal(bus_access_uncounted(m, HV_SPACE_PIO, 0x1234, false, 1, &v), -1);
+    assert_int_equal(bus_access_uncounted(m, HV_SPACE_MMIO, 0x90000000, true, 4, &v), -1);
+    assert_false(m->stopped);
+    free_machine(m);
+}
+
 static void uart_lsr_reports_transmitter_empty(void **state)
 {
     (void)state;
@@ -132,6 +147,15 @@ static void control_exit_code_out_of_range_is_a_rule_violation(void **state)
     (void)state;
     struct hv_machine *m = new_machine();
     pio(m, HVLAB_PORT_EXIT, true, 4, HVLAB_GUEST_EXIT_MAX + 1);
+    assert_int_equal(m->status, HV_STATUS_GUEST_RULE);
+    free_machine(m);
+}
+
+static void control_exit_code_2_is_the_usage_status_and_refused(void **state)
+{
+    (void)state;
+    struct hv_machine *m = new_machine();
+    pio(m, HVLAB_PORT_EXIT, true, 4, HV_STATUS_USAGE);
     assert_int_equal(m->status, HV_STATUS_GUEST_RULE);
     free_machine(m);
 }
@@ -244,9 +268,11 @@ int main(void)
         cmocka_unit_test(mmio_to_nothing_stops_guest_with_rule_status),
         cmocka_unit_test(rule_violation_names_the_guest_rip),
         cmocka_unit_test(null_mmio_reads_zero_and_counts_an_exit),
+        cmocka_unit_test(uncounted_access_reaches_the_device_but_no_exit_reason),
         cmocka_unit_test(uart_lsr_reports_transmitter_empty),
         cmocka_unit_test(control_exit_port_ends_guest_with_its_code),
         cmocka_unit_test(control_exit_code_out_of_range_is_a_rule_violation),
+        cmocka_unit_test(control_exit_code_2_is_the_usage_status_and_refused),
         cmocka_unit_test(control_exit_port_refuses_byte_writes),
         cmocka_unit_test(debug_exit_gives_qemu_status),
         cmocka_unit_test(bench_bracket_counts_exits_per_operation),
