@@ -188,26 +188,13 @@ static void putres(s64 r)
     }
 }
 
-/* A tiny printf: %s, %c, %x / %u of a u64, %r of a hypercall result (s64). */
-static void pr(const char *fmt, ...)
+/* pr's %r: a hypercall result (s64). */
+static bool print_extra(char conv, va_list *ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    for (; *fmt; fmt++) {
-        if (*fmt != '%' || !fmt[1]) {
-            putc(*fmt);
-            continue;
-        }
-        switch (*++fmt) {
-        case 's': puts(va_arg(ap, const char *)); break;
-        case 'c': putc((char)va_arg(ap, int)); break;
-        case 'x': putnum(va_arg(ap, u64), 16); break;
-        case 'u': putnum(va_arg(ap, u64), 10); break;
-        case 'r': putres(va_arg(ap, s64)); break;
-        default: putc('%'); putc(*fmt); break;
-        }
-    }
-    va_end(ap);
+    if (conv != 'r')
+        return false;
+    putres(va_arg(*ap, s64));
+    return true;
 }
 
 static __attribute__((noreturn)) void shutdown(u64 code)
