@@ -25,7 +25,6 @@
 #include "hv-paravirt/pv.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "abi/hvlab_abi.h"
 #include "abi/x86_arch.h"
@@ -186,19 +185,10 @@ int run_guest(struct pv_vcpu *v)
         deliver_pending_event(v);
         if (m->stopped)
             break;
-        struct r3_child *c = pt_current_child(v);
         struct r3_exit ex;
-        r3_timer_arm(next_wakeup(v));
-        r3_timer_target(c);
-        int rc = r3_run(c, &v->regs, &ex);
-        r3_timer_target(NULL);
-        v->exits++;
-        if (rc && ex.kind != R3_EXIT_DEAD) {
-            hv_stop(m, HV_STATUS_MONITOR, "cannot resume the guest at 0x%llx: %s "
-                    "(register state refused by the host?)", (unsigned long long)v->regs.rip,
-                    strerror(-rc));
+        if (r3_run_until(m, pt_current_child(v), &v->regs, next_wakeup(v), &ex))
             break;
-        }
+        v->exits++;
         handle_exit(v, &ex);
     }
     r3_timer_arm(0);

@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "abi/hvlab_abi.h"
@@ -183,18 +182,9 @@ int run_guest(struct vcpu *v)
             wait_for_interrupt(v);
             continue;
         }
-        struct shadow *s = shadow_current(v);
         struct r3_exit ex;
-        r3_timer_arm(next_wakeup(v));
-        r3_timer_target(s->child);
-        int rc = r3_run(s->child, &v->regs, &ex);
-        r3_timer_target(NULL);
-        if (rc && ex.kind != R3_EXIT_DEAD) {
-            hv_stop(m, HV_STATUS_MONITOR, "cannot resume the guest at 0x%llx: %s "
-                    "(register state refused by the host?)", (unsigned long long)v->regs.rip,
-                    strerror(-rc));
+        if (r3_run_until(m, shadow_current(v)->child, &v->regs, next_wakeup(v), &ex))
             break;
-        }
         handle_exit(v, &ex);
     }
     r3_timer_arm(0);

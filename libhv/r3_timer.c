@@ -12,8 +12,11 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <x86intrin.h>
+
+#include "libhv/machine.h"
 
 static struct r3_child *volatile kick_target;
 static timer_t host_timer;
@@ -82,4 +85,19 @@ void r3_timer_arm(uint64_t when_ns)
 void r3_timer_target(struct r3_child *c)
 {
     kick_target = c;
+}
+
+int r3_run_until(struct hv_machine *m, struct r3_child *c, struct r3_regs *regs,
+                 uint64_t wake_ns, struct r3_exit *ex)
+{
+    r3_timer_arm(wake_ns);
+    r3_timer_target(c);
+    int rc = r3_run(c, regs, ex);
+    r3_timer_target(NULL);
+    if (rc && ex->kind != R3_EXIT_DEAD) {
+        hv_stop(m, HV_STATUS_MONITOR, "cannot resume the guest at 0x%llx: %s (register state "
+                "refused by the host?)", (unsigned long long)regs->rip, strerror(-rc));
+        return -1;
+    }
+    return 0;
 }

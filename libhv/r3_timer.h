@@ -31,4 +31,12 @@ void r3_timer_arm(uint64_t when_ns);
 /* The child to kick: set it around r3_run(), NULL otherwise. */
 void r3_timer_target(struct r3_child *c);
 
+struct hv_machine;
+
+/* One stretch of guest code in child c: the timer armed for wake_ns (0:
+ * none), then r3_run().  0 with *ex (R3_EXIT_DEAD included), or -1 after
+ * ending the guest (status 125) because the host refused the registers. */
+int r3_run_until(struct hv_machine *m, struct r3_child *c, struct r3_regs *regs,
+                 uint64_t wake_ns, struct r3_exit *ex);
+
 #endif
