@@ -41,6 +41,8 @@ static const struct {
     {"nmi_window_exits", "NMI-window exits"},
 };
 
+#define NSHOWN (sizeof(shown) / sizeof(shown[0]))
+
 static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
     return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
@@ -54,11 +56,11 @@ static long shown_index(const char *name)
     return -1;
 }
 
-static void print_counters(FILE *f, int fd, const struct kvm_stats_header *h)
+/* Where each shown counter lives in the stats file (KVM_STATS_TYPE_CUMULATIVE
+ * ones only): data_offset + desc->offset; found[k] 0 when this KVM lacks it. */
+static void find_counters(int fd, const struct kvm_stats_header *h, uint64_t *where, int *found)
 {
     size_t dsz = sizeof(struct kvm_stats_desc) + h->name_size;
-    uint64_t values[sizeof(shown) / sizeof(shown[0])];
-    int found[sizeof(shown) / sizeof(shown[0])] = {0};
     struct kvm_stats_desc *d = malloc(dsz);
     if (!d)
         return;
@@ -69,32 +71,102 @@ static void print_counters(FILE *f, int fd, const struct kvm_stats_header *h)
         long k = shown_index(d->name);
         if (k < 0 || (d->flags & KVM_STATS_TYPE_MASK) != KVM_STATS_TYPE_CUMULATIVE)
             continue;
-        if (!read_at(fd, &values[k], sizeof(uint64_t), h->data_offset + d->offset))
-            found[k] = 1;
+        where[k] = h->data_offset + d->offset;
+        found[k] = 1;
     }
     free(d);
-    for (size_t k = 0; k < sizeof(shown) / sizeof(shown[0]); k++)
-        if (found[k])
-            fprintf(f, "  %-28s %12llu  %s\n", shown[k].name, (unsigned long long)values[k],
-                    shown[k].meaning);
+}
+
+/* The vCPU's stats file and its header; -1 with a one-line reason. */
+static int open_stats(const struct kvm_vm *vm, struct kvm_stats_header *h, const char **why)
+{
+    int fd = ioctl(vm->vcpu_fd, KVM_GET_STATS_FD, NULL);
+    if (fd < 0) {
+        *why = "not available (KVM_GET_STATS_FD needs Linux 5.14+)";
+        return -1;
+    }
+    if (read_at(fd, h, sizeof(*h), 0) || h->name_size == 0 || h->name_size > 4096) {
+        *why = "unreadable statistics header";
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 void kvm_stats_print(FILE *f, const struct kvm_vm *vm, const char *prog)
 {
-    int fd = ioctl(vm->vcpu_fd, KVM_GET_STATS_FD, NULL);
     struct kvm_stats_header h;
+    const char *why;
+    int fd = open_stats(vm, &h, &why);
     if (fd < 0) {
-        fprintf(f, "%s: KVM's own counters: not available (KVM_GET_STATS_FD needs Linux 5.14+)\n",
-                prog);
-        return;
-    }
-    if (read_at(fd, &h, sizeof(h), 0) || h.name_size == 0 || h.name_size > 4096) {
-        fprintf(f, "%s: KVM's own counters: unreadable statistics header\n", prog);
-        close(fd);
+        fprintf(f, "%s: KVM's own counters: %s\n", prog, why);
         return;
     }
     fprintf(f, "%s: KVM's own counters for the vCPU (KVM_GET_STATS_FD), in-kernel exits included\n",
             prog);
-    print_counters(f, fd, &h);
+    uint64_t where[NSHOWN];
+    int found[NSHOWN] = {0};
+    find_counters(fd, &h, where, found);
+    for (size_t k = 0; k < NSHOWN; k++) {
+        uint64_t v;
+        if (found[k] && !read_at(fd, &v, sizeof(v), where[k]))
+            fprintf(f, "  %-28s %12llu  %s\n", shown[k].name, (unsigned long long)v,
+                    shown[k].meaning);
+    }
     close(fd);
+}
+
+/* ---- the same counters inside benchmark brackets --------------------------- */
+static struct {
+    int fd;
+    uint64_t where[NSHOWN];
+} attached = {.fd = -1};
+
+static int read_attached(void *ctx, uint64_t *values)
+{
+    (void)ctx;
+    for (size_t k = 0, i = 0; k < NSHOWN; k++) {
+        if (attached.where[k] == UINT64_MAX)
+            continue;
+        if (read_at(attached.fd, &values[i++], sizeof(uint64_t), attached.where[k]))
+            return -1;
+    }
+    return 0;
+}
+
+void kvm_stats_attach(struct hv_stats *st, const struct kvm_vm *vm, const char *prog)
+{
+    struct kvm_stats_header h;
+    const char *why;
+    int fd = open_stats(vm, &h, &why);
+    if (fd < 0) {
+        /* Benchmarks still run; their exits per operation are then only the
+         * ones that reached this monitor, and the file says so by lacking
+         * kvm lines. */
+        if (st->ext.n == 0 && vm->vcpu_fd >= 0 && prog)
+            fprintf(stderr, "%s: KVM's own counters: %s; benchmark brackets count only the exits "
+                    "that reach user space\n", prog, why);
+        return;
+    }
+    int found[NSHOWN] = {0};
+    find_counters(fd, &h, attached.where, found);
+    st->ext.n = 0;
+    for (size_t k = 0; k < NSHOWN; k++) {
+        if (!found[k]) {
+            attached.where[k] = UINT64_MAX;
+            continue;
+        }
+        st->ext.name[st->ext.n++] = shown[k].name;
+    }
+    attached.fd = fd;
+    st->ext.read = read_attached;
+    st->ext.ctx = NULL;
+}
+
+void kvm_stats_close(struct hv_stats *st)
+{
+    if (attached.fd >= 0)
+        close(attached.fd);
+    attached.fd = -1;
+    st->ext.n = 0;
 }

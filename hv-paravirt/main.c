@@ -180,6 +180,7 @@ int main(int argc, char **argv)
     hv_report_stop(m);
     if (m->opt.stats)
         print_stats(v);
+    rc = hv_write_stats_file(m, "ring-3 engine (ptrace), direct paging", rc);
     pt_destroy(v);
     guest_mem_destroy(&m->mem);
     return rc;

@@ -215,6 +215,10 @@ int main(int argc, char **argv)
     hv_report_stop(m);
     if (m->opt.stats)
         print_stats(v);
+    char backend[96];
+    snprintf(backend, sizeof(backend), "ring-3 engine (ptrace), shadow paging %s",
+             shadow_policy_name(v->policy));
+    rc = hv_write_stats_file(m, backend, rc);
     shadow_destroy(v);
     guest_mem_destroy(&m->mem);
     return rc;

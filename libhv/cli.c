@@ -19,6 +19,8 @@ static void print_help(const struct hv_cli_info *info)
            "  --mem MIB       guest RAM in MiB (default %u, %llu..%llu)\n"
            "  --timeout SEC   end the guest after SEC seconds (exit status %d)\n"
            "  --stats         print exit counts by reason when the guest ends\n"
+           "  --stats-file F  write them, and each benchmark bracket's, to F as\n"
+           "                  tab-separated records for make bench (- = stderr)\n"
            "  --trace         print one line per exit on stderr\n"
            "  --module FILE   a multiboot module (multiboot kernels only; repeatable)\n"
            "  -h, --help      this text\n"
@@ -84,7 +86,8 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
             o->stats = true;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
-        } else if (!strcmp(a, "--mem") || !strcmp(a, "--timeout") || !strcmp(a, "--module")) {
+        } else if (!strcmp(a, "--mem") || !strcmp(a, "--timeout") || !strcmp(a, "--module") ||
+                   !strcmp(a, "--stats-file")) {
             if (!val) {
                 snprintf(msg, sizeof(msg), "%s needs a value", a);
                 return usage_error(info, msg);
@@ -100,6 +103,8 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
                 snprintf(msg, sizeof(msg), "--timeout %s: want a positive number of seconds", val);
                 return usage_error(info, msg);
             }
+            if (!strcmp(a, "--stats-file"))
+                o->stats_file = val;
             if (!strcmp(a, "--module")) {
                 if (o->n_modules == HV_MAX_MODULES) {
                     snprintf(msg, sizeof(msg), "at most %u --module options", HV_MAX_MODULES);

@@ -1,6 +1,6 @@
 /*
  * The command line shared by the three monitors (DESIGN.md §6):
- *   hv-<technique> [--mem MIB] [--timeout SEC] [--stats] [--trace]
+ *   hv-<technique> [--mem MIB] [--timeout SEC] [--stats] [--stats-file FILE] [--trace]
  *                  [--module FILE]... GUEST.elf [GUEST COMMAND LINE...]
  */
 #ifndef LIBHV_CLI_H
@@ -16,6 +16,7 @@ struct hv_options {
     uint64_t mem_bytes;          /* guest RAM                              */
     double timeout_sec;          /* 0: none                                */
     bool stats;                  /* exit counts by reason at the end       */
+    const char *stats_file;      /* --stats-file: machine-readable counts  */
     bool trace;                  /* one stderr line per exit               */
     const char *guest_path;
     int guest_argc;              /* the guest command line, as words      */

@@ -1,7 +1,9 @@
 /* Ending a guest, and the platform every hvlab monitor offers. */
 #include "libhv/machine.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,4 +66,27 @@ void hv_report_stop(const struct hv_machine *m)
      * beyond what it printed.  Anything else gets one line on stderr. */
     if (m->why[0])
         fprintf(stderr, "%s: %s\n", m->prog, m->why);
+}
+
+int hv_write_stats_file(const struct hv_machine *m, const char *backend, int rc)
+{
+    const char *path = m->opt.stats_file;
+    if (!path)
+        return rc;
+    bool to_stderr = !strcmp(path, "-");
+    FILE *f = to_stderr ? stderr : fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: --stats-file %s: %s\n", m->prog, path, strerror(errno));
+        return HV_STATUS_MONITOR;
+    }
+    fflush(stdout);
+    int bad = stats_write_file(f, &m->stats, m->prog, backend);
+    if (!to_stderr && fclose(f))
+        bad = -1;
+    if (bad) {
+        fprintf(stderr, "%s: --stats-file %s: write failed: %s\n", m->prog, path,
+                strerror(errno));
+        return HV_STATUS_MONITOR;
+    }
+    return rc;
 }

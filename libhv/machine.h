@@ -49,4 +49,10 @@ void hv_stop_dead_child(struct hv_machine *m, int wait_status);
 /* Print the end-of-run line(s): the reason for an abnormal stop on stderr. */
 void hv_report_stop(const struct hv_machine *m);
 
+/* --stats-file: writes the statistics file (stats_write_file) with the
+ * monitor's name and BACKEND, a short description of how it runs the guest.
+ * Returns rc, or HV_STATUS_MONITOR with one line on stderr when the file
+ * cannot be written (the benchmark harness would read nothing). */
+int hv_write_stats_file(const struct hv_machine *m, const char *backend, int rc);
+
 #endif

@@ -14,12 +14,27 @@
 #define HV_STATS_MAX_REASONS 48u
 #define HV_STATS_MAX_BENCHES 128u
 #define HV_BENCH_NAME_MAX 48u
+#define HV_STATS_MAX_EXTERNAL 24u
 
 struct hv_bench_record {
     char name[HV_BENCH_NAME_MAX];
     uint64_t iterations;
     uint64_t tsc_cycles;
     uint64_t exits[HV_STATS_MAX_REASONS]; /* delta per reason over the bracket */
+    uint64_t external[HV_STATS_MAX_EXTERNAL]; /* delta per external counter */
+};
+
+/*
+ * Counters kept by someone else that a bracket should also attach: KVM's own
+ * per-vCPU statistics (hv-hwassist), which count the exits KVM handles in
+ * the kernel and this monitor never sees.  read() fills one value per name;
+ * it returns -1 when the counters cannot be read (the deltas are then 0).
+ */
+struct hv_external_counters {
+    const char *name[HV_STATS_MAX_EXTERNAL];
+    unsigned n;
+    int (*read)(void *ctx, uint64_t *values);
+    void *ctx;
 };
 
 struct hv_stats {
@@ -33,6 +48,8 @@ struct hv_stats {
     uint64_t at_begin[HV_STATS_MAX_REASONS];
     struct hv_bench_record bench[HV_STATS_MAX_BENCHES];
     unsigned n_bench;
+    struct hv_external_counters ext;   /* n == 0: none */
+    uint64_t ext_at_begin[HV_STATS_MAX_EXTERNAL];
 };
 
 /* The slot for a reason (a string with static storage), created on first use.
@@ -61,5 +78,12 @@ const char *stats_bench_end(struct hv_stats *st, const char *name, uint64_t iter
 
 /* Human-readable table: exits by reason, then exits/op per benchmark. */
 void stats_print(FILE *f, const struct hv_stats *st, const char *title);
+
+/*
+ * The machine-readable statistics file (--stats-file; docs/benchmarks.md §3):
+ * tab-separated records between "# hvlab-stats 1" and "# end hvlab-stats",
+ * which is what `make bench` reads.  Returns 0, or -1 when writing failed.
+ */
+int stats_write_file(FILE *f, const struct hv_stats *st, const char *monitor, const char *backend);
 
 #endif
