@@ -12,6 +12,7 @@
  * may appear anywhere and are taken out first.
  */
 #include "kernel.h"
+#include "bench.h"
 #include "mm.h"
 #include "selftest.h"
 #include "sensitive.h"
@@ -141,6 +142,7 @@ static const struct command commands[] = {
     { "selftest", cmd_selftest },
     { "sensitive", cmd_sensitive },
     { "syscalls", cmd_syscalls },
+    { "bench", cmd_bench },
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },
@@ -150,13 +152,13 @@ static const struct command commands[] = {
 static int run_command(int argc, char **argv)
 {
     if (argc == 0) {
-        kprintf("error: empty command line (commands: selftest sensitive syscalls hello exit hang fault)\n");
+        kprintf("error: empty command line (commands: selftest sensitive syscalls bench hello exit hang fault)\n");
         return HVLAB_GUEST_EXIT_USAGE;
     }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         if (strcmp(argv[0], commands[i].name) == 0)
             return commands[i].run(argc, argv);
-    kprintf("error: unknown command \"%s\" (commands: selftest sensitive syscalls hello exit hang fault)\n",
+    kprintf("error: unknown command \"%s\" (commands: selftest sensitive syscalls bench hello exit hang fault)\n",
             argv[0]);
     return HVLAB_GUEST_EXIT_USAGE;
 }

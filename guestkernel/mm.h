@@ -42,6 +42,8 @@ uint64_t unmap_page(struct aspace *as, uint64_t va);   /* old frame, 0 if none *
  * mapped.  One full TLB flush at the end where entries were replaced. */
 int map_pages(struct aspace *as, uint64_t va, uint64_t pa, uint64_t n, uint64_t flags);
 uint64_t unmap_pages(struct aspace *as, uint64_t va, uint64_t n);
+/* n 2 MiB pages (PD entries with PS), va and pa 2 MiB aligned; 0 or -1. */
+int map_pages_2m(struct aspace *as, uint64_t va, uint64_t pa, uint64_t n, uint64_t flags);
 uint64_t *pte_lookup(struct aspace *as, uint64_t va);  /* leaf PTE or NULL */
 
 /* Demand paging of one kernel region: a not-present fault there gets a fresh

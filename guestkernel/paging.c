@@ -77,17 +77,18 @@ static uint64_t *link_new_table(uint64_t *e, int level, uint64_t flags)
 }
 
 /*
- * Returns the PT entry for va, creating missing PDPT/PD/PT tables if asked.
- * Intermediate entries are writable, and user-accessible for user addresses
- * (the leaf entry decides the final rights).  NULL if a table is missing (and
- * not created) or a large page covers va.
+ * Returns the entry for va in the table of level `leaf` (0 = PT, 1 = PD),
+ * creating the missing tables above it if asked.  Intermediate entries are
+ * writable, and user-accessible for user addresses (the leaf entry decides
+ * the final rights).  NULL if a table is missing (and not created) or a
+ * large page covers va above that level.
  */
-static uint64_t *walk(const struct aspace *as, uint64_t va, bool create)
+static uint64_t *walk_to(const struct aspace *as, uint64_t va, bool create, int leaf)
 {
     uint64_t *table = (uint64_t *)as->pml4;
     uint64_t upper_flags = PTE_P | PTE_W | (is_user_va(va) ? PTE_U : 0);
 
-    for (int level = 3; level > 0; level--) {
+    for (int level = 3; level > leaf; level--) {
         uint64_t *e = &table[index_at(va, level)];
         if (!(*e & PTE_P)) {
             if (!create)
@@ -102,7 +103,13 @@ static uint64_t *walk(const struct aspace *as, uint64_t va, bool create)
             return NULL;
         table = table_at(*e);
     }
-    return &table[index_at(va, 0)];
+    return &table[index_at(va, leaf)];
+}
+
+/* The PT entry for va (see walk_to). */
+static uint64_t *walk(const struct aspace *as, uint64_t va, bool create)
+{
+    return walk_to(as, va, create, 0);
 }
 
 /* A stale TLB entry survives a PTE change until INVLPG or a CR3 load (SDM
@@ -189,6 +196,40 @@ uint64_t unmap_pages(struct aspace *as, uint64_t va, uint64_t n)
     if (removed && mapping_is_live(as, va))
         platform->flush_tlb_all();
     return removed;
+}
+
+/*
+ * n 2 MiB pages from va to the 2 MiB frames from pa: a PD entry with PS set
+ * maps 2 MiB at once, and the walk stops there (SDM Vol. 3A 4.5, table
+ * 4-17); one TLB entry covers the whole page.  Both addresses must be 2 MiB
+ * aligned (bits 20:13 of a PS entry are reserved, bit 12 is PAT).  A PD
+ * entry that links a page table is refused, not replaced (its table would
+ * leak).  In lazy MMU mode, with one full flush if entries were replaced.
+ */
+int map_pages_2m(struct aspace *as, uint64_t va, uint64_t pa, uint64_t n, uint64_t flags)
+{
+    bool replaced = false;
+    int rc = 0;
+
+    if ((va | pa) & (LARGE_PAGE - 1) || !is_mappable_va(va) ||
+        !is_mappable_va(va + n * LARGE_PAGE - 1))
+        return -1;
+    if (!pte_nx)
+        flags &= ~PTE_NX;
+    platform->mmu_lazy_begin();
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t *pde = walk_to(as, va + i * LARGE_PAGE, true, 1);
+        if (!pde || ((*pde & PTE_P) && !(*pde & PTE_PS))) {
+            rc = -1;
+            break;
+        }
+        replaced |= (*pde & PTE_P) != 0;
+        platform->set_pte(pde, (pa + i * LARGE_PAGE) | flags | PTE_P | PTE_PS);
+    }
+    platform->mmu_lazy_end();
+    if (replaced && mapping_is_live(as, va))
+        platform->flush_tlb_all();
+    return rc;
 }
 
 uint64_t *pte_lookup(struct aspace *as, uint64_t va)

@@ -92,6 +92,15 @@ struct platform_ops {
     void (*outb)(uint16_t port, uint8_t value);
     uint8_t (*inb)(uint16_t port);
     void (*outl)(uint16_t port, uint32_t value);
+    uint32_t (*inl)(uint16_t port);
+
+    /* One 32-bit device register (the null MMIO page, benchmarks).  Native:
+     * a load or store at va == pa, so the caller must have mapped the page
+     * there (uncached, map_page with PTE_PCD|PTE_PWT); paravirt: the
+     * HVC_DEVICE_READ/WRITE hypercall, no mapping (the hypervisor refuses
+     * mappings of anything but RAM). */
+    uint32_t (*mmio_read32)(uint64_t paddr);
+    void (*mmio_write32)(uint64_t paddr, uint32_t value);
 
     /* Console output. */
     void (*console_write)(const char *s, size_t n);

@@ -120,6 +120,12 @@ void pv_check_version(void)
               "only version %u (abi/hvlab_hypercall.h)", version, HVLAB_HYPERCALL_VERSION);
 }
 
+/* The null hypercall (exit.hypercall): the cheapest call there is. */
+int64_t pv_version(void)
+{
+    return hypercall(HVC_VERSION, 0, 0, 0, 0);
+}
+
 int64_t pv_get_stats(struct hvlab_pv_stats *stats)
 {
     return hypercall(HVC_GET_STATS, (uint64_t)stats, 0, 0, 0);
@@ -408,6 +414,27 @@ static void pv_port_write(uint16_t port, unsigned size, uint32_t value)
 static void pv_outb(uint16_t port, uint8_t value) { pv_port_write(port, 1, value); }
 static void pv_outl(uint16_t port, uint32_t value) { pv_port_write(port, 4, value); }
 static uint8_t pv_inb(uint16_t port) { return (uint8_t)pv_port_read(port, 1); }
+static uint32_t pv_inl(uint16_t port) { return (uint32_t)pv_port_read(port, 4); }
+
+/* A device register without a mapping: the hypervisor performs the access
+ * on its bus (Xen PV guests reach emulated devices the same way, through
+ * the hypervisor, never through a mapping of non-RAM). */
+static uint32_t pv_mmio_read32(uint64_t pa)
+{
+    int64_t rc = hypercall(HVC_DEVICE_READ, HVLAB_SPACE_MMIO, pa, 4, 0);
+    if (rc == -HV_ENOENT)
+        return ~0u;
+    if (rc < 0)
+        panic("paravirt: read of MMIO 0x%lx refused: %s", pa, error_name(rc));
+    return (uint32_t)rc;
+}
+
+static void pv_mmio_write32(uint64_t pa, uint32_t value)
+{
+    int64_t rc = hypercall(HVC_DEVICE_WRITE, HVLAB_SPACE_MMIO, pa, 4, value);
+    if (rc < 0 && rc != -HV_ENOENT)
+        panic("paravirt: write of 0x%x to MMIO 0x%lx refused: %s", value, pa, error_name(rc));
+}
 
 /* One hypercall per chunk, where the native UART costs one port access per
  * byte.  A console that refuses has nowhere to report it: stop writing. */
@@ -504,6 +531,9 @@ const struct platform_ops pv_platform_ops = {
     .outb = pv_outb,
     .inb = pv_inb,
     .outl = pv_outl,
+    .inl = pv_inl,
+    .mmio_read32 = pv_mmio_read32,
+    .mmio_write32 = pv_mmio_write32,
     .console_write = pv_console_write,
     .timer_init = pv_timer_init,
     .timer_oneshot = pv_timer_oneshot,

@@ -17,6 +17,9 @@
  * line unless the hypervisor speaks HVLAB_HYPERCALL_VERSION. */
 void pv_check_version(void);
 
+/* HVC_VERSION: HVLAB_HYPERCALL_VERSION (the null hypercall of the benchmarks). */
+int64_t pv_version(void);
+
 /* HVC_GET_STATS: the hypervisor's exit counters; 0 or a negated HV_E*. */
 int64_t pv_get_stats(struct hvlab_pv_stats *stats);
 const char *pv_hypercall_name(unsigned nr);

@@ -36,6 +36,7 @@
 #include "kernel.h"
 #include "native.h"
 #include "task.h"
+#include "bench.h"
 
 void syscall_from_user(struct trap_frame *f);
 
@@ -98,6 +99,8 @@ int64_t syscall_dispatch(struct trap_frame *f)
         return sys_write(f->rdi, f->rsi);
     case SYS_GETPID:
         return current_task->pid;
+    case SYS_BENCH_MARK:
+        return bench_user_mark(f->rdi, f->rsi, f->rdx);
     default:
         return -ENOSYS;
     }

@@ -13,8 +13,10 @@
 #define SYS_EXIT    0   /* exit(code): ends the task */
 #define SYS_WRITE   1   /* write(buf, len): to the console; returns len */
 #define SYS_GETPID  2   /* getpid(): the null system call */
+#define SYS_BENCH_MARK 3 /* bench_mark(op, ops, cycles): a benchmark bracket (bench.c) */
 
 #define EFAULT      14
+#define EINVAL      22
 #define ENOSYS      38
 
 #endif
