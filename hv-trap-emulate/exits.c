@@ -46,8 +46,11 @@ int timer_start(struct vcpu *v)
 static uint64_t next_wakeup(const struct vcpu *v)
 {
     uint64_t d = vapic_next_deadline_ns(v);
+    /* Each run that was kicked before the shadowed instruction ran waits
+     * twice as long (interrupts.c deliver_events): resuming the child can
+     * take longer than SHADOW_KICK_NS on a loaded host. */
     if (vcpu_if(v) && vapic_pending_vector(v) >= 0)
-        d = host_now_ns() + SHADOW_KICK_NS;
+        d = host_now_ns() + ((uint64_t)SHADOW_KICK_NS << (v->irq_shadow ? v->irq_shadow_runs : 0));
     if (timeout_ns && (!d || timeout_ns < d))
         d = timeout_ns;
     return d;

@@ -304,6 +304,8 @@ static void deliver_exception(struct vcpu *v, struct xfault ev, unsigned soft_le
     triple_fault(v, ev.vector, &f);
 }
 
+#define SHADOW_MAX_RUNS 10u
+
 void deliver_events(struct vcpu *v)
 {
     if (v->pending.vector >= 0) {
@@ -312,9 +314,28 @@ void deliver_events(struct vcpu *v)
         deliver_exception(v, ev, 0);
         return;
     }
+    /*
+     * The shadow ends when the instruction after STI (or MOV SS) has run.
+     * The run that should execute it may be kicked out before it did (the
+     * kick for a pending interrupt comes SHADOW_KICK_NS after the resume,
+     * which can be too soon on a loaded host): while RIP is still on that
+     * instruction, keep holding the interrupt back, for at most
+     * SHADOW_MAX_RUNS runs, each kicked twice as late as the one before
+     * (exits.c next_wakeup; a `sti; jmp .` never moves RIP, its interrupt
+     * comes some 40 ms late).  Delivering it early breaks `sti; hlt`: the
+     * handler runs before the HLT, which then sleeps with nothing left to
+     * wake it (the guest's exit.hlt_wakeup benchmark hit this).
+     */
     if (v->irq_shadow) {
+        if (v->irq_shadow_runs == 0) {
+            v->irq_shadow_rip = v->regs.rip;
+            v->irq_shadow_runs = 1;
+            return;
+        }
+        if (v->regs.rip == v->irq_shadow_rip && v->irq_shadow_runs++ < SHADOW_MAX_RUNS)
+            return;
         v->irq_shadow = false;
-        return;
+        v->irq_shadow_runs = 0;
     }
     vapic_tick(v);
     if (!vcpu_if(v))

@@ -106,6 +106,8 @@ struct vcpu {
     bool halted;
     bool irq_shadow;         /* after sti/mov ss: no interrupt before the
                                 next instruction (SDM Vol. 2B "STI")        */
+    uint64_t irq_shadow_rip; /* that next instruction, and the runs so far */
+    unsigned irq_shadow_runs; /* (interrupts.c deliver_events)             */
     struct xfault pending;   /* exception to deliver before resuming        */
     struct vapic apic;
 
