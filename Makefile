@@ -27,6 +27,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
                  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
 
 .PHONY: all test bench docs clean deps help unit e2e
+.DEFAULT_GOAL := all
+include bench/bench.mk
 all: $(BUILD)/guest/guestkernel.elf $(BUILD)/bin/hv-hwassist $(BUILD)/bin/hv-trap-emulate \
      $(BUILD)/bin/hv-paravirt
 

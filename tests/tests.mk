@@ -23,6 +23,11 @@ $(BUILD)/tests/unit/test_pv_%: tests/unit/test_pv_%.c $(PV_TEST_OBJS) $(BUILD)/l
 	@mkdir -p $(@D); echo "  CC [test] $<"
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(PV_TEST_OBJS) $(BUILD)/lib/libhv.a $(CMOCKA_LIBS) -lpthread -lrt
 
+# test_bench_*.c test the benchmark harness's library (bench/lib).
+$(BUILD)/tests/unit/test_bench_%: tests/unit/test_bench_%.c $(BUILD)/lib/libbench.a
+	@mkdir -p $(@D); echo "  CC [test] $<"
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(BUILD)/lib/libbench.a $(CMOCKA_LIBS) -lm
+
 TEST_GUESTS :=
 -include tests/guests/guests.mk
 -include tests/svm/svm.mk
