@@ -12,3 +12,8 @@ $(BUILD)/lib/libbench.a: $(BENCH_LIB_OBJS)
 	@mkdir -p $(@D); echo "  AR $@"
 	$(Q)rm -f $@; ar rcs $@ $^
 
+
+NATIVE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/native/*.c))
+$(BUILD)/bin/hvlab-native: $(NATIVE_OBJS)
+	@mkdir -p $(@D); echo "  LD $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm
