@@ -30,12 +30,14 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 .DEFAULT_GOAL := all
 include bench/bench.mk
 all: $(BUILD)/guest/guestkernel.elf $(BUILD)/bin/hv-hwassist $(BUILD)/bin/hv-trap-emulate \
-     $(BUILD)/bin/hv-paravirt
+     $(BUILD)/bin/hv-paravirt $(BENCH_BINS)
 
 help:
 	@echo "make            build the guest kernel and the monitors"
 	@echo "make test       unit + end-to-end tests (installs missing Debian packages as root)"
-	@echo "make bench      the benchmark suite and report (see README)"
+	@echo "make bench      the benchmark suite and report: reports/latest/report.md"
+	@echo "                (QUICK=1: one run of a reduced set; BENCH_ARGS=...: see"
+	@echo "                build/bin/hvlab-bench --help)"
 	@echo "make docs       list the documentation"
 	@echo "make deps       check/install the Debian packages hvlab needs"
 	@echo "make clean      remove build/"
@@ -43,11 +45,15 @@ help:
 
 # ---- Debian packages -------------------------------------------------------
 # One list for everything: make test and make bench both call this step.
+# BUILD_PACKAGES is the part a plain `make` needs (the bench harness links
+# hwloc and libcpuid); its objects check it first, so a clean clone says
+# what is missing instead of failing on a missing header.
 DEB_PACKAGES := gcc make libc6-dev pkg-config libcmocka-dev qemu-system-x86 \
                 gnuplot-nox libcpuid-dev libhwloc-dev hwloc xz-utils
-deps:
+BUILD_PACKAGES := gcc make libc6-dev pkg-config libcpuid-dev libhwloc-dev
+define install_missing
 	$(Q)missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -60,6 +66,12 @@ deps:
 	  echo "deps: missing Debian packages:$$missing" >&2; \
 	  echo "deps: run: sudo apt-get install$$missing" >&2; exit 1; \
 	fi
+endef
+.PHONY: deps-build
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+deps-build:
+	$(call install_missing,$(BUILD_PACKAGES))
 BUILD_LOG = /tmp/hvlab-apt.log
 
 # ---- guest kernel ---------------------------------------------------------
@@ -114,9 +126,11 @@ include libhv/r3.mk
 docs:
 	@echo "hvlab documentation (Markdown, readable as is):"; ls docs/*.md | sed 's/^/  /'
 
-bench: all
-	@echo "make bench: the benchmark harness is not built yet (it arrives with the bench issue);"
-	@echo "            meanwhile: build/bin/hv-hwassist build/guest/guestkernel.elf selftest"
+# make bench [QUICK=1] [BENCH_ARGS="--rows native,paravirt --runs 3"]: the
+# suite under every row, then reports/latest/report.md (docs/benchmarks.md).
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(SVM_TOOLS) $(BUILD)/bin/hv-hwassist.static
+	$(Q)$(BUILD)/bin/hvlab-bench --build $(BUILD) $(if $(filter 1 yes,$(QUICK)),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,8 +12,16 @@ $(BUILD)/lib/libbench.a: $(BENCH_LIB_OBJS)
 	@mkdir -p $(@D); echo "  AR $@"
 	$(Q)rm -f $@; ar rcs $@ $^
 
+BENCH_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c))
+$(BENCH_OBJS): HOST_CFLAGS += $(BENCH_CFLAGS)
+$(BENCH_OBJS): | deps-build
+$(BUILD)/bin/hvlab-bench: $(BENCH_OBJS) $(BUILD)/lib/libbench.a $(BUILD)/lib/libhv.a
+	@mkdir -p $(@D); echo "  LD $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(BENCH_LIBS) -lm
 
 NATIVE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/native/*.c))
 $(BUILD)/bin/hvlab-native: $(NATIVE_OBJS)
 	@mkdir -p $(@D); echo "  LD $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm
+
+BENCH_BINS := $(BUILD)/bin/hvlab-bench $(BUILD)/bin/hvlab-native

@@ -14,6 +14,7 @@
 #   --append ARGS     more kernel command line, e.g. "kvm_amd.npt=0 hvlab.npt=N"
 #                     (module parameters are applied by /init)
 #   --cpu MODEL       QEMU -cpu (default EPYC,+svm,+npt)
+#   --mem MIB         the VM's RAM (default 1024; a KVM guest inside needs less)
 #   --log FILE        serial log (default $BUILD/svm/last-run.log)
 #
 # The initramfs holds /init, /modules/*.ko, /kvm-probe and, when they exist,
@@ -37,6 +38,7 @@ expect_all=0
 cmd_timeout=150
 qemu_timeout=180
 cpu="EPYC,+svm,+npt"
+mem=1024
 append=""
 log="$SVM/last-run.log"
 extra_files=""
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --file) [ $# -ge 2 ] || usage; extra_files="$extra_files$2$nl"; shift 2 ;;
     --append) [ $# -ge 2 ] || usage; append="$append $2"; shift 2 ;;
     --cpu) [ $# -ge 2 ] || usage; cpu=$2; shift 2 ;;
+    --mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
     --log) [ $# -ge 2 ] || usage; log=$2; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage ;;
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || usage
 case $expect_all in any|[0-9]|[0-9][0-9]|[0-9][0-9][0-9]) ;; *) die "bad --expect $expect_all" ;; esac
+case $mem in ""|*[!0-9]*) die "bad --mem $mem (MiB)" ;; esac
 
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
     { echo "SKIP: qemu-system-x86_64 not found (apt-get install qemu-system-x86)"; exit 77; }
@@ -170,7 +174,7 @@ mkdir -p "$(dirname "$log")"
 start=$(date +%s.%N)
 {
     timeout -k 5 "$qemu_timeout" qemu-system-x86_64 \
-        -accel tcg -cpu "$cpu" -m 1024 -smp 1 \
+        -accel tcg -cpu "$cpu" -m "$mem" -smp 1 \
         -nodefaults -no-user-config -display none -serial stdio -no-reboot \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -kernel "$kernel" -initrd "$work/initramfs.cpio" \
