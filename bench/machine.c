@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include "libhv/kvm_backend.h"
@@ -50,7 +51,11 @@ static void describe_cpu(struct results *res)
         results_machine(res, "cpu", "unknown (libcpuid: %s)", cpuid_error());
         return;
     }
-    results_machine(res, "cpu", "%s", id.brand_str);
+    /* The brand string is padded to 48 bytes, with spaces on some CPUs. */
+    size_t len = strlen(id.brand_str);
+    while (len && id.brand_str[len - 1] == ' ')
+        len--;
+    results_machine(res, "cpu", "%.*s", (int)len, id.brand_str);
     results_machine(res, "cpu_vendor", "%s (family %d, model %d, stepping %d)", id.vendor_str,
                     id.ext_family, id.ext_model, id.stepping);
     results_machine(res, "cpu_cores", "%d cores, %d logical CPUs per package", id.num_cores,
@@ -83,6 +88,9 @@ static void describe_kvm(struct results *res)
     enum hvlab_kvm_backend b = kvm_backend_detect();
     results_machine(res, "kvm_backend", "%s", kvm_backend_name(b));
     results_machine(res, "kvm_backend_meaning", "%s", kvm_backend_meaning(b));
+    results_machine(res, "dev_kvm", "%s",
+                    access("/dev/kvm", F_OK) ? "absent (the hwassist and qemu-kvm rows cannot run)"
+                                             : "present");
     res->software_kvm = b == HVLAB_KVM_PVM;
 }
 

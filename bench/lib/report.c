@@ -231,6 +231,43 @@ static const char *row_reason(const struct rep *r, const char *row)
     return best;
 }
 
+/* The time of one exit, where one operation is exactly one exit: the time
+ * per op divided by the exits per op.  NAN when the row did not count 1. */
+static double one_exit_ns(const struct rep *r, const char *row, const char *bench)
+{
+    const struct exit_profile *p = results_exits(r->res, row, bench);
+    double t = med(r, row, bench);
+    if (!p || !isfinite(t) || p->total < 0.95 || p->total > 1.05)
+        return NAN;
+    return t / p->total;
+}
+
+/* The ring-3 monitors' exits are ptrace round trips between two host
+ * processes: what transfers to another implementation is how many exits an
+ * operation needs, not what one costs here.  Said with this run's numbers. */
+static void exit_cost_note(struct rep *r)
+{
+    static const struct { const char *row, *bench; } probe[] = {
+        {"trap-emulate", "exit.pio_out"}, {"paravirt", "exit.hypercall"},
+    };
+    char t[32];
+    bool any = false;
+    for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+        double ns = one_exit_ns(r, probe[i].row, probe[i].bench);
+        if (!isfinite(ns))
+            continue;
+        fprintf(r->f, "%s%s %s (%s)", any ? ", " : "**What one exit costs here**: ", probe[i].row,
+                fmt_time(t, sizeof(t), ns), probe[i].bench);
+        any = true;
+    }
+    if (!any)
+        return;
+    fputs(". trap-emulate and paravirt are monitors in user space: each exit is a ptrace round "
+          "trip between the monitor and the guest's host process, dearer than a hardware VM exit "
+          "or an exit into an in-kernel hypervisor. Their exits per operation carry over to other "
+          "implementations of the same technique; their times per exit do not.\n\n", r->f);
+}
+
 static void section_intro(struct rep *r)
 {
     FILE *f = r->f;
@@ -248,7 +285,10 @@ static void section_intro(struct rep *r)
         fputs(" is a software backend, not VT-x or AMD-V: the hwassist and qemu-kvm rows do not "
               "show VT-x/EPT (or AMD-V/NPT) costs.** Their times and exit counts are those of the "
               "software that emulates ring-0 guest code; run `make bench` on a machine with "
-              "kvm_intel or kvm_amd for hardware numbers.\n\n", f);
+              "kvm_intel or kvm_amd for hardware numbers.", f);
+        if (!ran(r, "hwassist") && !ran(r, "qemu-kvm"))
+            fputs(" (Neither row ran in this report: see \"Not run\" below.)", f);
+        fputs("\n\n", f);
     }
     if (ran(r, "hwassist-svm"))
         fputs("**hwassist-svm: its exits/op are what AMD-V hardware with nested paging does "
@@ -321,6 +361,7 @@ static void section_intro(struct rep *r)
             fprintf(f, "- **%s**: %s\n", bench_rows[i].name, bench_rows[i].title);
     if (r->n_ran)
         fputc('\n', f);
+    exit_cost_note(r);
 }
 
 /* ---- 2. summary -------------------------------------------------------------- */
@@ -1012,7 +1053,13 @@ static void section_guide(struct rep *r)
             exits[ne++] = bench_catalogue[b].name;
 
     fputs("## Decision guide\n\nFrom the numbers above (rows that run the guest kernel; "
-          "hwassist-svm's times are emulated and left out):\n\n", f);
+          "hwassist-svm's times are emulated and left out).", f);
+    if (ran(r, "qemu-tcg"))
+        fputs(" qemu-tcg never leaves its process for a privileged instruction — it emulates it "
+              "inline in translated code — so it is fast on the exit benchmarks and pays on every "
+              "ordinary instruction instead: read the exit bullets with *Ordinary code between "
+              "exits*.", f);
+    fputs("\n\n", f);
     any |= guide_bullet(r, "Many system calls, context switches and page-table updates",
                         process, sizeof(process) / sizeof(process[0]), NULL,
                         "Process-heavy workloads (builds, shells, fork-heavy servers) pay these "
