@@ -49,7 +49,7 @@ help:
 # hwloc and libcpuid); its objects check it first, so a clean clone says
 # what is missing instead of failing on a missing header.
 DEB_PACKAGES := gcc make libc6-dev pkg-config libcmocka-dev qemu-system-x86 \
-                gnuplot-nox libcpuid-dev libhwloc-dev hwloc xz-utils
+                gnuplot-nox libcpuid-dev libhwloc-dev hwloc xz-utils jq
 BUILD_PACKAGES := gcc make libc6-dev pkg-config libcpuid-dev libhwloc-dev
 define install_missing
 	$(Q)missing=""; \
