@@ -424,7 +424,7 @@ static int plot_exits(struct plot_ctx *c, bool *made)
     fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
                "set style fill solid 0.85 border -1\nset ylabel 'exits/op'\n"
                "set xtics rotate by 45 right\nset bmargin 9\n%s\n",
-            logy ? "set logscale y" : "set yrange [0:*]");
+            logy ? "set logscale y\nset format y '%g'" : "set yrange [0:*]");
     fputs("plot ", f);
     for (size_t r = 0; r < nr; r++)
         fprintf(f, "%s'exits_per_op.dat' using %zu%s title '%s'", r ? ", \\\n     " : "", r + 2,
