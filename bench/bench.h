@@ -57,9 +57,9 @@ struct row_plan {
 void row_check(const struct bench_config *c, const char *row, struct row_plan *p);
 /* One run of a row: runs it, parses it, adds its samples or n/a entries to
  * res.  log_dir gets its console (and stats) files.  Returns the seconds it
- * took. */
+ * took; *timed_out says whether it was killed at the time limit. */
 double row_run(const struct bench_config *c, const char *row, unsigned run, const char *log_dir,
-               struct results *res);
+               struct results *res, bool *timed_out);
 
 /* ---- machine.c / topology.c ----------------------------------------------- */
 /* Adds the machine section; sets res->software_kvm. */

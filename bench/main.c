@@ -245,15 +245,31 @@ static void run_session(const struct bench_config *c, struct results *res, const
     }
     unsigned total = (unsigned)n * c->runs, done = 0;
     double t0 = now_s();
+    bool gave_up[16] = {false};
     for (unsigned run = 1; run <= c->runs; run++) {
         for (size_t i = 0; i < n; i++) {
             char el[32], lf[32];
+            if (gave_up[i]) {
+                done++;
+                continue;
+            }
             fmt_duration(now_s() - t0, el, sizeof(el));
             fmt_duration(left, lf, sizeof(lf));
             fprintf(stderr, PROG ": [%2u/%u] %-13s run %u/%u  (elapsed %s, about %s left)\n",
                     done + 1, total, plan[i].row, run, c->runs, el, lf);
-            double s = row_run(c, plan[i].row, run, raw, res);
+            bool timed_out;
+            double s = row_run(c, plan[i].row, run, raw, res, &timed_out);
             left -= plan[i].est_seconds;
+            if (timed_out && run < c->runs) {
+                /* A hang is not noise: the next run would hang too, and
+                 * each costs the whole time limit.  Its n/a reasons stand. */
+                fprintf(stderr, PROG ": %s run %u timed out: its remaining %u run(s) are skipped\n",
+                        plan[i].row, run, c->runs - run);
+                left -= plan[i].est_seconds * (c->runs - run);
+                gave_up[i] = true;
+                done++;
+                continue;
+            }
             /* Better guesses for this row's remaining runs. */
             left += (s - plan[i].est_seconds) * (c->runs - run);
             plan[i].est_seconds = s;
