@@ -36,6 +36,8 @@
 #define HVLAB_VIRTIO_MMIO_BASE 0xD0001000ull /* virtio-mmio slot i at BASE + i*SIZE */
 #define HVLAB_VIRTIO_MMIO_SIZE 0x1000ull
 #define HVLAB_VIRTIO_MMIO_SLOTS 8u
+/* The interrupt vector of virtio-mmio slot i (also in the device table). */
+#define HVLAB_VIRTIO_IRQ_VECTOR(i) (0x40u + (i))
 #define HVLAB_MMIO_END         0xD0100000ull
 
 /*

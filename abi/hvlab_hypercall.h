@@ -68,7 +68,9 @@ enum hvlab_hypercall {
     HVC_DEVICE_READ = 14,      /* (space, address, size 1/2/4) -> value;
                                   -HV_ENOENT where no device answers               */
     HVC_DEVICE_WRITE = 15,     /* (space, address, size 1/2/4, value)              */
-    HVC_QUEUE_NOTIFY = 16,     /* (virtio slot, queue index)                       */
+    HVC_QUEUE_NOTIFY = 16,     /* (virtio slot, queue index): serve the queue now;
+                                  -HV_ENOENT: no device in the slot; -HV_EINVAL:
+                                  no such slot or queue                            */
     HVC_MULTICALL = 17,        /* (gva of struct hvlab_multicall[], count <= 64)    */
     HVC_GET_STATS = 18,        /* (gva of struct hvlab_pv_stats) exit counters     */
     HVC_EVENTS_PENDING = 19,   /* () deliver what became pending while masked       */
@@ -192,6 +194,10 @@ struct hvlab_multicall {
  *                  the guest, on unmasking, calls HVC_EVENTS_PENDING only if
  *                  it is set — so masking and unmasking cost no exit.
  *   cr2            the faulting address of the last #PF delivered.
+ *   event_sources  bit i: virtio-mmio slot i raised its interrupt (set by
+ *                  the hypervisor with event_pending; the guest's event
+ *                  handler clears the bits it serves with an atomic AND).
+ *                  The timer has no bit: the handler compares the time.
  *   time           TSC-to-time scale: ns = ns_base +
  *                  (((tsc - tsc_base) * tsc_mul) >> tsc_shift), the product
  *                  taken in 128 bits; the guest reads time with rdtsc and no
@@ -210,7 +216,8 @@ struct hvlab_pv_shared {
     uint32_t tsc_shift;
     uint64_t tsc_khz;
     volatile uint64_t cr2;
-    uint64_t reserved1[7];
+    volatile uint64_t event_sources;
+    uint64_t reserved1[6];
 };
 
 #define HVLAB_PV_SHARED_PADDR 0xA000ull /* a scratch-area page (not the entry stack) */

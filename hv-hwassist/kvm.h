@@ -26,6 +26,12 @@ int kvm_open(struct kvm_vm *vm, const char *prog);
 /* VM with RAM, in-kernel irqchip and one vCPU with KVM's supported CPUID. */
 int kvm_create_machine(struct kvm_vm *vm, struct hv_machine *m);
 
+/* A device's interrupt: an MSI to local APIC 0 with the vector, fixed
+ * delivery, edge (SDM Vol. 3A 11.11, "Message Signalled Interrupts"),
+ * through KVM_SIGNAL_MSI; the in-kernel APIC queues it like any other.
+ * 0, or -1 (errno set). */
+int kvm_signal_vector(struct kvm_vm *vm, unsigned vector);
+
 void kvm_close(struct kvm_vm *vm);
 
 #endif

@@ -7,6 +7,7 @@
  * CPU's business, not ours.  Most exits are handled inside KVM; what reaches
  * this program is port and MMIO I/O for the device models (run.c).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,15 @@ static uint64_t hwassist_rip(struct hv_machine *m)
     return ioctl(vm.vcpu_fd, KVM_GET_REGS, &r) ? 0 : r.rip;
 }
 
+/* A failed KVM_SIGNAL_MSI loses a completion the driver would wait for
+ * forever: end the guest with the reason instead. */
+static void hwassist_raise_irq(struct hv_machine *m, unsigned vector)
+{
+    if (kvm_signal_vector(&vm, vector))
+        hv_stop(m, HV_STATUS_MONITOR, "KVM_SIGNAL_MSI (vector 0x%x): %s", vector,
+                strerror(errno));
+}
+
 static int enter_guest(struct hv_machine *m, const struct guest_entry *e)
 {
     if (e->kind == GUEST_ENTRY_MULTIBOOT32)
@@ -73,6 +83,9 @@ static int load_input(struct hv_machine *m, enum hvlab_kvm_backend backend,
         fprintf(stderr, "%s: cannot register the platform devices\n", m->prog);
         return HV_STATUS_MONITOR;
     }
+    int rc = hv_add_disk(m);
+    if (rc)
+        return rc;
     struct guest_boot_params p = {
         .platform = HVLAB_PLATFORM_NATIVE,
         .monitor = HVLAB_MONITOR_HWASSIST,
@@ -109,6 +122,7 @@ int main(int argc, char **argv)
     case HV_CLI_RUN: break;
     }
     m->guest_rip = hwassist_rip;
+    m->raise_irq = hwassist_raise_irq;
     enum hvlab_kvm_backend backend = kvm_backend_detect();
     int rc = setup(m, backend);
     if (rc) {

@@ -89,6 +89,18 @@ void timer_poll(struct pv_vcpu *v)
     }
 }
 
+/* A device's interrupt becomes an event (Xen's event channel bound to a
+ * backend): its source bit in the shared page, and the pending flag that
+ * makes the next unmask, or the next return to the guest, deliver it. */
+void event_raise_device(struct pv_vcpu *v, unsigned vector)
+{
+    unsigned slot = vector - HVLAB_VIRTIO_IRQ_VECTOR(0);
+    if (slot >= HVLAB_VIRTIO_MMIO_SLOTS)
+        return;
+    __atomic_fetch_or(&v->shared->event_sources, 1ull << slot, __ATOMIC_SEQ_CST);
+    v->shared->event_pending = 1;
+}
+
 /* ---- privilege ------------------------------------------------------------------ */
 
 /* The other privilege level is the other host process (page_tables.c); the

@@ -20,6 +20,7 @@
 #include "abi/hvlab_abi.h"
 #include "abi/x86_arch.h"
 #include "libhv/devices.h"
+#include "libhv/virtio_mmio.h"
 
 typedef int64_t (*hypercall_fn)(struct pv_vcpu *v, const uint64_t a[6]);
 
@@ -192,11 +193,17 @@ static int64_t hc_device_write(struct pv_vcpu *v, const uint64_t a[6])
     return device_access(v, a, true);
 }
 
-/* No virtio device exists on this platform yet: every slot is empty. */
+/* The paravirtual doorbell (Xen's event-channel send to a backend): the
+ * notification the native driver gives with a trapped write to QueueNotify,
+ * as one explicit call that needs no instruction decoding. */
 static int64_t hc_queue_notify(struct pv_vcpu *v, const uint64_t a[6])
 {
-    (void)v;
-    return a[0] >= HVLAB_VIRTIO_MMIO_SLOTS ? -HV_EINVAL : -HV_ENOENT;
+    if (a[0] >= HVLAB_VIRTIO_MMIO_SLOTS || a[1] > UINT32_MAX)
+        return -HV_EINVAL;
+    struct virtio_mmio *vm = v->m->virtio[a[0]];
+    if (!vm)
+        return -HV_ENOENT;
+    return virtio_mmio_notify(vm, (unsigned)a[1]) ? -HV_EINVAL : 0;
 }
 
 /* ---- batches, statistics, events ------------------------------------------------------- */

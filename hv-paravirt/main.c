@@ -43,6 +43,12 @@ static const struct hv_cli_info cli_info = {
 static struct hv_machine machine = {.prog = PROG};
 static struct pv_vcpu vcpu;
 
+static void paravirt_raise_irq(struct hv_machine *m, unsigned vector)
+{
+    (void)m;
+    event_raise_device(&vcpu, vector);
+}
+
 static uint64_t paravirt_rip(struct hv_machine *m)
 {
     (void)m;
@@ -79,6 +85,9 @@ static int load_input(struct pv_vcpu *v, struct guest_entry *e)
         fprintf(stderr, PROG ": cannot register the platform devices\n");
         return HV_STATUS_MONITOR;
     }
+    int rc = hv_add_disk(m);
+    if (rc)
+        return rc;
     v->tsc_khz = host_tsc_khz();
     struct guest_boot_params p = {
         .platform = HVLAB_PLATFORM_PARAVIRT,
@@ -86,7 +95,7 @@ static int load_input(struct pv_vcpu *v, struct guest_entry *e)
         .quirks = HVLAB_QUIRK_DEPRIVILEGED,
         .tsc_khz = v->tsc_khz,
     };
-    int rc = guest_image_load(m, &p, e);
+    rc = guest_image_load(m, &p, e);
     if (rc)
         return rc;
     if (e->kind != GUEST_ENTRY_HVLAB64) {
@@ -171,6 +180,7 @@ int main(int argc, char **argv)
     }
     v->m = m;
     m->guest_rip = paravirt_rip;
+    m->raise_irq = paravirt_raise_irq;
     int rc = setup(v);
     if (rc) {
         pt_destroy(v);

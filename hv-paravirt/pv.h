@@ -110,7 +110,8 @@ int gva_fetch(struct pv_vcpu *v, uint64_t va, void *dst, uint64_t len); /* at th
 void events_init(struct pv_vcpu *v);
 uint64_t guest_now_ns(const struct pv_vcpu *v);
 void timer_set(struct pv_vcpu *v, uint64_t deadline_ns);
-void timer_poll(struct pv_vcpu *v);        /* deadline passed? -> pending */
+void timer_poll(struct pv_vcpu *v);
+void event_raise_device(struct pv_vcpu *v, unsigned vector); /* virtio -> event */        /* deadline passed? -> pending */
 void deliver_pending_event(struct pv_vcpu *v);
 void deliver_exception(struct pv_vcpu *v, unsigned vector, bool has_error, uint64_t error);
 void deliver_user_syscall(struct pv_vcpu *v);

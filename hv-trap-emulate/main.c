@@ -48,6 +48,12 @@ static uint64_t trap_emulate_rip(struct hv_machine *m)
     return vcpu.regs.rip;
 }
 
+static void trap_emulate_raise_irq(struct hv_machine *m, unsigned vector)
+{
+    (void)m;
+    vapic_raise(&vcpu, (int)vector);
+}
+
 /* One reason per exit (a device's name for port I/O and MMIO, counted by
  * the bus); "events" happen on the way back into the guest and are not
  * exits of their own.  Emulated instructions get their slot on first use
@@ -132,6 +138,8 @@ static int load_input(struct vcpu *v, struct guest_entry *e)
         fprintf(stderr, PROG ": cannot register the platform devices\n");
         return HV_STATUS_MONITOR;
     }
+    if ((rc = hv_add_disk(m)))
+        return rc;
     v->tsc_khz = host_tsc_khz();
     struct guest_boot_params p = {
         .platform = HVLAB_PLATFORM_NATIVE,
@@ -206,6 +214,7 @@ int main(int argc, char **argv)
     }
     v->m = m;
     m->guest_rip = trap_emulate_rip;
+    m->raise_irq = trap_emulate_raise_irq;
     int rc = setup(v);
     if (rc) {
         shadow_destroy(v);

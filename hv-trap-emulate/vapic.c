@@ -113,6 +113,15 @@ void vapic_tick(struct vcpu *v)
         a->deadline_ns = 0, a->tsc_deadline = 0;
 }
 
+/* A device's interrupt (virtio-mmio): the vector goes into IRR, as a
+ * message from the I/O APIC or an MSI would put it there (SDM Vol. 3A
+ * 11.5.1, 11.8.4); deliver_events takes it like the timer's. */
+void vapic_raise(struct vcpu *v, int vector)
+{
+    if (vector >= 16 && vector < 256)
+        set_bit256(v->apic.irr, vector);
+}
+
 uint64_t vapic_next_deadline_ns(const struct vcpu *v)
 {
     return v->apic.deadline_ns;

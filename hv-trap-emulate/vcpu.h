@@ -178,6 +178,7 @@ void vapic_reset(struct vapic *a);
 int vapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value);
 int vapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t value);
 void vapic_tick(struct vcpu *v);            /* timer expired? -> IRR     */
+void vapic_raise(struct vcpu *v, int vector); /* a device's vector -> IRR */
 int vapic_pending_vector(const struct vcpu *v); /* deliverable, or -1   */
 void vapic_accept(struct vcpu *v, int vector);  /* IRR -> ISR           */
 uint64_t vapic_next_deadline_ns(const struct vcpu *v); /* 0: none      */

@@ -22,6 +22,8 @@ static void print_help(const struct hv_cli_info *info)
            "  --stats-file F  write them, and each benchmark bracket's, to F as\n"
            "                  tab-separated records for make bench (- = stderr)\n"
            "  --trace         print one line per exit on stderr\n"
+           "  --disk FILE     a virtio-blk disk backed by FILE (virtio-mmio slot 0)\n"
+           "  --disk-readonly the disk refuses writes (VIRTIO_BLK_F_RO)\n"
            "  --module FILE   a multiboot module (multiboot kernels only; repeatable)\n"
            "  -h, --help      this text\n"
            "\nThe guest console is on stdout.  Exit status: the guest's exit code (0..%u),\n"
@@ -86,8 +88,10 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
             o->stats = true;
         } else if (!strcmp(a, "--trace")) {
             o->trace = true;
+        } else if (!strcmp(a, "--disk-readonly")) {
+            o->disk_readonly = true;
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--timeout") || !strcmp(a, "--module") ||
-                   !strcmp(a, "--stats-file")) {
+                   !strcmp(a, "--stats-file") || !strcmp(a, "--disk")) {
             if (!val) {
                 snprintf(msg, sizeof(msg), "%s needs a value", a);
                 return usage_error(info, msg);
@@ -105,6 +109,8 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
             }
             if (!strcmp(a, "--stats-file"))
                 o->stats_file = val;
+            if (!strcmp(a, "--disk"))
+                o->disk_path = val;
             if (!strcmp(a, "--module")) {
                 if (o->n_modules == HV_MAX_MODULES) {
                     snprintf(msg, sizeof(msg), "at most %u --module options", HV_MAX_MODULES);
@@ -119,6 +125,8 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
     }
     if (i >= argc)
         return usage_error(info, "no guest image given");
+    if (o->disk_readonly && !o->disk_path)
+        return usage_error(info, "--disk-readonly needs --disk FILE");
     o->guest_path = argv[i];
     o->guest_argc = argc - i - 1;
     o->guest_argv = argv + i + 1;

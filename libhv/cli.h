@@ -1,7 +1,8 @@
 /*
  * The command line shared by the three monitors (DESIGN.md §6):
  *   hv-<technique> [--mem MIB] [--timeout SEC] [--stats] [--stats-file FILE] [--trace]
- *                  [--module FILE]... GUEST.elf [GUEST COMMAND LINE...]
+ *                  [--disk FILE [--disk-readonly]] [--module FILE]...
+ *                  GUEST.elf [GUEST COMMAND LINE...]
  */
 #ifndef LIBHV_CLI_H
 #define LIBHV_CLI_H
@@ -18,6 +19,8 @@ struct hv_options {
     bool stats;                  /* exit counts by reason at the end       */
     const char *stats_file;      /* --stats-file: machine-readable counts  */
     bool trace;                  /* one stderr line per exit               */
+    const char *disk_path;       /* --disk: virtio-blk backing file        */
+    bool disk_readonly;          /* --disk-readonly                        */
     const char *guest_path;
     int guest_argc;              /* the guest command line, as words      */
     char **guest_argv;

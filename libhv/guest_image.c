@@ -9,6 +9,7 @@
 #include "libhv/bootinfo.h"
 #include "libhv/elf.h"
 #include "libhv/multiboot.h"
+#include "libhv/virtio_mmio.h"
 
 struct file_buf {
     void *data;
@@ -63,13 +64,15 @@ static int load_hvlab(struct hv_machine *m, const struct guest_boot_params *p,
         fprintf(stderr, "%s: %s\n", m->prog, err);
         return HV_STATUS_USAGE;
     }
-    struct hvlab_device null_mmio = {.type = HVLAB_DEV_NULL_MMIO,
-                                     .base = HVLAB_MMIO_NULL_PADDR, .size = 0x1000};
+    struct hvlab_device devices[HVLAB_MAX_DEVICES] = {
+        {.type = HVLAB_DEV_NULL_MMIO, .base = HVLAB_MMIO_NULL_PADDR, .size = 0x1000},
+    };
+    unsigned n_devices = 1 + virtio_mmio_boot_devices(m, devices + 1, HVLAB_MAX_DEVICES - 1);
     struct bootinfo_options bo = {
         .platform = p->platform, .monitor = p->monitor, .kvm_backend = p->kvm_backend,
         .quirks = p->quirks, .tsc_khz = p->tsc_khz, .kernel_lowest = info.lowest_paddr,
         .kernel_highest = info.highest_paddr, .argc = m->opt.guest_argc,
-        .argv = m->opt.guest_argv, .devices = &null_mmio, .n_devices = 1,
+        .argv = m->opt.guest_argv, .devices = devices, .n_devices = n_devices,
     };
     if (bootinfo_write(&m->mem, &bo, err, sizeof(err))) {
         fprintf(stderr, "%s: %s\n", m->prog, err);

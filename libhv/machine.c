@@ -9,6 +9,7 @@
 
 #include "abi/hvlab_abi.h"
 #include "libhv/devices.h"
+#include "libhv/virtio_blk.h"
 
 void hv_stop(struct hv_machine *m, int status, const char *fmt, ...)
 {
@@ -34,6 +35,13 @@ int hv_add_platform_devices(struct hv_machine *m)
 {
     return uart_attach(m) || control_attach(m) || debug_exit_attach(m) || null_mmio_attach(m) ||
            fw_cfg_attach(m);
+}
+
+int hv_add_disk(struct hv_machine *m)
+{
+    if (!m->opt.disk_path)
+        return 0;
+    return virtio_blk_attach(m, m->opt.disk_path, m->opt.disk_readonly);
 }
 
 void hv_guest_exit(struct hv_machine *m, int status)

@@ -15,6 +15,8 @@
 #include "libhv/guestmem.h"
 #include "libhv/stats.h"
 
+struct virtio_mmio;
+
 struct hv_machine {
     const char *prog;            /* "hv-hwassist", for messages           */
     struct hv_options opt;
@@ -25,6 +27,11 @@ struct hv_machine {
     int status;                  /* process exit status when stopped      */
     char why[256];               /* reason, printed unless a clean exit   */
     uint64_t (*guest_rip)(struct hv_machine *m); /* named in rule violations; may be NULL */
+    /* Devices raise their interrupt vector through this; each monitor has
+     * its own way (a virtual APIC's IRR, an event upcall, KVM).  NULL: the
+     * monitor has no device interrupts, drivers poll. */
+    void (*raise_irq)(struct hv_machine *m, unsigned vector);
+    struct virtio_mmio *virtio[HVLAB_VIRTIO_MMIO_SLOTS]; /* by slot; NULL: empty */
 };
 
 /* End the guest: the monitor's run loop returns and the process exits with
@@ -39,6 +46,10 @@ void hv_guest_exit(struct hv_machine *m, int status);
  * UART, hvlab control device, isa-debug-exit, null MMIO register, and a
  * minimal fw_cfg for public multiboot test kernels. */
 int hv_add_platform_devices(struct hv_machine *m);
+
+/* --disk FILE: a virtio-blk disk in virtio-mmio slot 0 (libhv/virtio_blk.h).
+ * 0 (also without --disk), or an exit status with one line on stderr. */
+int hv_add_disk(struct hv_machine *m);
 
 /* The two exits of the ring-3 engine (libhv/r3_engine.h) that no monitor
  * resumes: guest code in the hypervisor hole (R3_EXIT_HOLE, status 122)
