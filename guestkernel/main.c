@@ -19,6 +19,7 @@
 #include "syscalls_cmd.h"
 #include "task.h"
 #include "traps.h"
+#include "virtio.h"
 
 #define MAX_ARGS 16
 #define FAULT_ADDRESS 0x00000deadbeef000ull    /* canonical, never mapped */
@@ -143,6 +144,8 @@ static const struct command commands[] = {
     { "sensitive", cmd_sensitive },
     { "syscalls", cmd_syscalls },
     { "bench", cmd_bench },
+    { "blkcrc", cmd_blkcrc },
+    { "blkcopy", cmd_blkcopy },
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },

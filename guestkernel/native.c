@@ -10,6 +10,7 @@
 #include "mm.h"
 #include "native.h"
 #include "pv.h"
+#include "abi/virtio.h"
 
 static void native_set_pte(uint64_t *ptep, uint64_t pte)
 {
@@ -31,6 +32,13 @@ static uint32_t native_mmio_read32(uint64_t pa)
 static void native_mmio_write32(uint64_t pa, uint32_t v)
 {
     __asm__ volatile("movl %0, (%1)" :: "r"(v), "r"(pa) : "memory");
+}
+
+static int native_queue_notify(uint64_t base, unsigned slot, unsigned queue)
+{
+    (void)slot;
+    native_mmio_write32(base + VIRTIO_MMIO_QUEUE_NOTIFY, queue);
+    return 0;
 }
 
 static void native_set_kernel_stack(uint64_t rsp0)
@@ -138,6 +146,7 @@ const struct platform_ops native_platform_ops = {
     .inl = native_inl,
     .mmio_read32 = native_mmio_read32,
     .mmio_write32 = native_mmio_write32,
+    .queue_notify = native_queue_notify,
     .console_write = uart_write,
     .timer_init = apic_timer_init,
     .timer_oneshot = apic_timer_oneshot,

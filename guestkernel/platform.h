@@ -102,6 +102,13 @@ struct platform_ops {
     uint32_t (*mmio_read32)(uint64_t paddr);
     void (*mmio_write32)(uint64_t paddr, uint32_t value);
 
+    /* Kick queue `queue` of the virtio-mmio device in `slot` at `base`.
+     * Native: a write of the queue index to its QueueNotify register (an
+     * MMIO exit, or a trap a monitor decodes); paravirt: HVC_QUEUE_NOTIFY,
+     * a doorbell hypercall with no instruction to decode.  0, or -1 when
+     * the hypervisor refused it. */
+    int (*queue_notify)(uint64_t base, unsigned slot, unsigned queue);
+
     /* Console output. */
     void (*console_write)(const char *s, size_t n);
 

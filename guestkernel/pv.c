@@ -436,6 +436,12 @@ static void pv_mmio_write32(uint64_t pa, uint32_t value)
         panic("paravirt: write of 0x%x to MMIO 0x%lx refused: %s", value, pa, error_name(rc));
 }
 
+static int pv_queue_notify(uint64_t base, unsigned slot, unsigned queue)
+{
+    (void)base;
+    return hypercall(HVC_QUEUE_NOTIFY, slot, queue, 0, 0) < 0 ? -1 : 0;
+}
+
 /* One hypercall per chunk, where the native UART costs one port access per
  * byte.  A console that refuses has nowhere to report it: stop writing. */
 static void pv_console_write(const char *s, size_t n)
@@ -533,6 +539,7 @@ const struct platform_ops pv_platform_ops = {
     .outl = pv_outl,
     .inl = pv_inl,
     .mmio_read32 = pv_mmio_read32,
+    .queue_notify = pv_queue_notify,
     .mmio_write32 = pv_mmio_write32,
     .console_write = pv_console_write,
     .timer_init = pv_timer_init,
