@@ -1,22 +1,29 @@
 /*
  * blk.c - the virtio-blk driver (virtio 1.2 §5.2) and the commands that
  * use it:
- *   blkcrc [noevent]    CRC-32 (as zlib computes it) of the whole disk:
- *                       "blkcrc: sectors=N crc32=XXXXXXXX"
- *   blkcopy [noevent]   copies the first half of the disk onto the second
- *                       half, flushes, "blkcopy: ok"
- * `noevent` leaves VIRTIO_F_EVENT_IDX out of the negotiation.
+ *   blkcrc [poll] [noevent]   CRC-32 (as zlib computes it) of the whole
+ *                             disk: "blkcrc: sectors=N crc32=XXXXXXXX"
+ *   blkcopy [poll] [noevent]  copies the first half of the disk onto the
+ *                             second half, flushes, "blkcopy: ok"
+ * `noevent` leaves VIRTIO_F_EVENT_IDX out of the negotiation; `poll` waits
+ * for completions by polling the used ring instead of for interrupts.
  *
  * A request is three descriptors: the 16-byte header (device-readable),
  * the data (readable for OUT, writable for IN), the status byte
  * (writable).  Headers and status bytes live in one page, indexed by the
- * chain's head, so a completion finds its request without a search.  This
- * driver waits for each completion by polling the used ring: under the
- * hvlab monitors a request completes inside the kick's exit, so the first
- * look finds it.
+ * chain's head, so a completion finds its request without a search.
+ *
+ * Completion, two ways.  Interrupt-driven (the default): the driver asks
+ * for an interrupt (used_event, or no NO_INTERRUPT flag), sleeps in
+ * `sti; hlt` (HVC_BLOCK on paravirt), and the handler acknowledges
+ * InterruptStatus; the used ring is read after the interrupt.  Polled:
+ * interrupts suppressed, the driver reads the used ring until the entry
+ * appears.  Under the hvlab monitors a request completes inside the kick's
+ * exit, so the interrupt is already pending when the driver halts.
  */
 #include "kernel.h"
 #include "mm.h"
+#include "platform.h"
 #include "timer.h"
 #include "virtio.h"
 #include "x86.h"
@@ -36,12 +43,21 @@ struct blk {
     struct vring vr;
     uint64_t capacity;                   /* sectors */
     bool readonly;
+    bool use_irq;
+    volatile uint64_t irqs;              /* interrupts taken */
     struct blk_slot *slots;              /* [VRING_MAX], one page */
 };
 
+static void blk_irq(void *arg)
+{
+    struct blk *b = arg;
+    virtio_ack_interrupt(&b->dev);
+    b->irqs++;
+}
+
 /* ---- the device ---------------------------------------------------------------- */
 
-static int blk_open(struct blk *b, bool event_idx, const char **why)
+static int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
 {
     uint64_t want = 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO |
                     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_SEG_MAX |
@@ -58,15 +74,49 @@ static int blk_open(struct blk *b, bool event_idx, const char **why)
     b->capacity = virtio_config_read32(&b->dev, 0) |
                   (uint64_t)virtio_config_read32(&b->dev, 4) << 32;
     b->readonly = b->dev.features >> VIRTIO_BLK_F_RO & 1;
-    vring_want_interrupt(&b->vr, false);     /* polled: no interrupts */
+    b->use_irq = use_irq && b->dev.irq;
+    /* The interrupt controller (native: the local APIC, enabled by the
+     * timer's set-up) must be on before an interrupt can be taken and
+     * acknowledged. */
+    if (b->use_irq && timer_setup() < 0) {
+        *why = "the interrupt controller could not be set up (try: poll)";
+        return -1;
+    }
+    b->irqs = 0;
+    vring_want_interrupt(&b->vr, b->use_irq);
+    if (b->use_irq)
+        virtio_set_irq_handler(b->dev.slot, blk_irq, b);
     virtio_driver_ok(&b->dev);
     return 0;
 }
 
-/* Waits for the completion of `head`, polling the used ring. */
-static int blk_wait(struct blk *b, int head, const char **why)
+static void blk_close(struct blk *b)
+{
+    virtio_set_irq_handler(b->dev.slot, NULL, NULL);
+    virtio_reset(&b->dev);
+}
+
+/* Sleeps until the next interrupt of the device (or any other: the caller
+ * looks at the used ring again). */
+static void blk_wait_interrupt(struct blk *b)
+{
+    uint64_t seen = b->irqs;
+    platform->irq_disable();
+    while (b->irqs == seen) {
+        platform->safe_halt();
+        platform->irq_disable();
+    }
+}
+
+/* Waits for the completion of `head`: sleeping until interrupts come, or
+ * polling the used ring for up to 10 s. */
+static int blk_wait(struct blk *b, int head, uint64_t irqs_before, const char **why)
 {
     uint64_t deadline = rdtsc() + (uint64_t)WAIT_MS * tsc_khz();
+    /* Interrupt-driven: nothing is looked at before the interrupt came,
+     * even where the device has already completed the request. */
+    if (b->use_irq && b->irqs == irqs_before)
+        blk_wait_interrupt(b);
     for (;;) {
         uint16_t done;
         uint32_t len;
@@ -79,6 +129,10 @@ static int blk_wait(struct blk *b, int head, const char **why)
         if (virtio_status(&b->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
             *why = "the device needs a reset (it found the request malformed)";
             return -1;
+        }
+        if (b->use_irq) {
+            blk_wait_interrupt(b);
+            continue;
         }
         if (rdtsc() > deadline) {
             *why = "no completion within 10 s";
@@ -108,12 +162,15 @@ static int blk_request(struct blk *b, uint32_t type, uint64_t sector, uint64_t b
         *why = "no free descriptors";
         return -1;
     }
+    uint64_t irqs = b->irqs;
+    if (b->use_irq)
+        vring_want_interrupt(&b->vr, true);  /* used_event = this request */
     vring_publish(&b->vr);
     if (virtio_kick(&b->dev, 0, &b->vr) < 0) {
         *why = "the hypervisor refused the notification";
         return -1;
     }
-    if (blk_wait(b, head, why))
+    if (blk_wait(b, head, irqs, why))
         return -1;
     return s->status;
 }
@@ -155,17 +212,19 @@ static uint32_t crc32_update(uint32_t crc, const uint8_t *p, uint64_t n)
 /* The command's options, and the device opened with them. */
 static int blk_command_open(const char *cmd, int argc, char **argv, struct blk *b, uint64_t *buf)
 {
-    bool event_idx = true;
+    bool event_idx = true, use_irq = true;
     const char *why;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "noevent") == 0) {
             event_idx = false;
+        } else if (strcmp(argv[i], "poll") == 0) {
+            use_irq = false;
         } else {
-            kprintf("usage: %s [noevent]\n", cmd);
+            kprintf("usage: %s [poll] [noevent]\n", cmd);
             return HVLAB_GUEST_EXIT_USAGE;
         }
     }
-    if (blk_open(b, event_idx, &why)) {
+    if (blk_open(b, event_idx, use_irq, &why)) {
         kprintf("%s: %s\n", cmd, why);
         return HVLAB_GUEST_EXIT_FAIL;
     }
@@ -212,7 +271,7 @@ int cmd_blkcrc(int argc, char **argv)
         crc = crc32_update(crc, (const uint8_t *)(uintptr_t)buf, n * VIRTIO_BLK_SECTOR);
     }
     kprintf("blkcrc: sectors=%lu crc32=%08x\n", b.capacity, crc);
-    virtio_reset(&b.dev);
+    blk_close(&b);
     return 0;
 }
 
@@ -233,6 +292,6 @@ int cmd_blkcopy(int argc, char **argv)
     if (!blk_io(&b, "blkcopy", VIRTIO_BLK_T_FLUSH, 0, 0, 0))
         return HVLAB_GUEST_EXIT_FAIL;
     kprintf("blkcopy: ok (%lu sectors copied)\n", half);
-    virtio_reset(&b.dev);
+    blk_close(&b);
     return 0;
 }

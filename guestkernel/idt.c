@@ -32,6 +32,8 @@ void idt_init(void)
         set_gate(v, isr_stub_table[v], v == X86_DF ? 1 : 0);
     set_gate(TIMER_VECTOR, isr_timer_stub, 0);
     set_gate(SPURIOUS_VECTOR, isr_spurious_stub, 0);
+    for (unsigned i = 0; i < HVLAB_VIRTIO_MMIO_SLOTS; i++)
+        set_gate(HVLAB_VIRTIO_IRQ_VECTOR(i), isr_virtio_stubs[i], 0);
 
     struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
     platform->load_idt(&idtr);

@@ -70,6 +70,16 @@ ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
 ISR_NOERR 32                            /* TIMER_VECTOR */
+/* VIRTIO_VECTOR_BASE..+7: the virtio-mmio slots' interrupts
+ * (HVLAB_VIRTIO_IRQ_VECTOR in abi/hvlab_abi.h). */
+ISR_NOERR 64
+ISR_NOERR 65
+ISR_NOERR 66
+ISR_NOERR 67
+ISR_NOERR 68
+ISR_NOERR 69
+ISR_NOERR 70
+ISR_NOERR 71
 ISR_NOERR 255                           /* SPURIOUS_VECTOR */
 
         .balign 16
@@ -96,10 +106,10 @@ isr_common:
 native_iret:
         iretq
 
-/* Stub addresses for idt.c: exceptions 0..31, then timer and spurious. */
+/* Stub addresses for idt.c: exceptions 0..31, timer, spurious, virtio. */
         .section .rodata
         .balign 8
-        .globl isr_stub_table, isr_timer_stub, isr_spurious_stub
+        .globl isr_stub_table, isr_timer_stub, isr_spurious_stub, isr_virtio_stubs
 isr_stub_table:
         .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
         .quad   isr\v
@@ -108,3 +118,7 @@ isr_timer_stub:
         .quad   isr32
 isr_spurious_stub:
         .quad   isr255
+isr_virtio_stubs:
+        .irp v, 64,65,66,67,68,69,70,71
+        .quad   isr\v
+        .endr

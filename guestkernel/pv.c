@@ -22,6 +22,8 @@
  */
 #include "kernel.h"
 #include "pv.h"
+#include "timer.h"
+#include "virtio.h"
 #include "traps.h"
 
 /* One set of entry stubs and one user_enter serve both platforms because
@@ -471,16 +473,44 @@ static int pv_timer_init(void)
     return 0;
 }
 
+/* The deadline of the armed timer, 0 when none: the event upcall tells a
+ * timer event from a device's by it (pv_event_upcall). */
+static volatile uint64_t timer_deadline;
+
 /* A deadline of 0 would cancel; 1 ns is just as much in the past. */
 static void pv_timer_oneshot(uint64_t ns)
 {
     uint64_t deadline = pv_now_ns() + ns;
+    timer_deadline = deadline ? deadline : 1;
     hypercall_or_panic("arm the timer", HVC_SET_TIMER, deadline ? deadline : 1, 0, 0, 0);
 }
 
 static void pv_timer_cancel(void)
 {
+    timer_deadline = 0;
     hypercall_or_panic("cancel the timer", HVC_SET_TIMER, 0, 0, 0, 0);
+}
+
+/*
+ * Every event enters at the one callback (isr32, HVC_SET_CALLBACKS), as
+ * Xen's upcall does; the shared page says which sources fired
+ * (event_sources, one bit per virtio slot, taken with an atomic exchange so
+ * that a bit set meanwhile is not lost) and the clock says whether the
+ * timer did.  An upcall with no source bit is the timer's.  The hypervisor
+ * turns the guest deadline into a host one; 1 us of slack covers its
+ * rounding.
+ */
+void pv_event_upcall(void)
+{
+    uint64_t sources = __atomic_exchange_n(&shared->event_sources, 0, __ATOMIC_SEQ_CST);
+    for (unsigned slot = 0; sources >> slot; slot++)
+        if (sources >> slot & 1)
+            virtio_interrupt(slot);
+    uint64_t deadline = timer_deadline;
+    if (!sources || (deadline && pv_now_ns() + 1000 >= deadline)) {
+        timer_deadline = 0;
+        timer_interrupt();
+    }
 }
 
 /* An event is acknowledged by its delivery: there is no APIC to tell. */

@@ -19,6 +19,8 @@ void pv_check_version(void);
 
 /* HVC_VERSION: HVLAB_HYPERCALL_VERSION (the null hypercall of the benchmarks). */
 int64_t pv_version(void);
+/* The event callback's dispatch: device sources, then the timer. */
+void pv_event_upcall(void);
 
 /* HVC_GET_STATS: the hypervisor's exit counters; 0 or a negated HV_E*. */
 int64_t pv_get_stats(struct hvlab_pv_stats *stats);

@@ -16,6 +16,8 @@
 #include "task.h"
 #include "timer.h"
 #include "traps.h"
+#include "pv.h"
+#include "virtio.h"
 
 struct extable_entry {
     uint64_t insn;
@@ -91,7 +93,17 @@ void trap_dispatch(struct trap_frame *f)
     uint64_t cr2 = f->vector == X86_PF ? platform->read_cr2() : 0;
 
     if (f->vector == TIMER_VECTOR) {
-        timer_interrupt();
+        /* On paravirt every event arrives here, the devices' too. */
+        if (platform_is_paravirt())
+            pv_event_upcall();
+        else
+            timer_interrupt();
+        return;
+    }
+    if (f->vector >= HVLAB_VIRTIO_IRQ_VECTOR(0) &&
+        f->vector < HVLAB_VIRTIO_IRQ_VECTOR(HVLAB_VIRTIO_MMIO_SLOTS)) {
+        virtio_interrupt((unsigned)(f->vector - HVLAB_VIRTIO_IRQ_VECTOR(0)));
+        platform->irq_eoi();
         return;
     }
     if (f->vector == SPURIOUS_VECTOR)

@@ -67,6 +67,7 @@ static inline uint64_t idt_gate_offset(const struct idt_gate *g)
 /* isr.S: the entry stubs */
 extern const uint64_t isr_stub_table[32];
 extern const uint64_t isr_timer_stub, isr_spurious_stub;
+extern const uint64_t isr_virtio_stubs[8];
 
 /* gdt.c */
 void gdt_init(void);

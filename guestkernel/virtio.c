@@ -158,3 +158,24 @@ int virtio_kick(const struct virtio_dev *d, unsigned q, struct vring *vr)
         return 0;
     return platform->queue_notify(d->base, d->slot, q);
 }
+
+/* ---- interrupts ------------------------------------------------------------------ */
+
+static struct {
+    void (*fn)(void *arg);
+    void *arg;
+} irq_handlers[HVLAB_VIRTIO_MMIO_SLOTS];
+
+void virtio_set_irq_handler(unsigned slot, void (*fn)(void *arg), void *arg)
+{
+    if (slot < HVLAB_VIRTIO_MMIO_SLOTS)
+        irq_handlers[slot].fn = fn, irq_handlers[slot].arg = arg;
+}
+
+/* An interrupt nobody registered for is dropped: a device raised it after
+ * its driver finished (the command reset the device). */
+void virtio_interrupt(unsigned slot)
+{
+    if (slot < HVLAB_VIRTIO_MMIO_SLOTS && irq_handlers[slot].fn)
+        irq_handlers[slot].fn(irq_handlers[slot].arg);
+}

@@ -65,6 +65,11 @@ uint32_t virtio_ack_interrupt(const struct virtio_dev *d);
  * else unless NO_NOTIFY).  -1 when the hypervisor refused the kick. */
 int virtio_kick(const struct virtio_dev *d, unsigned q, struct vring *vr);
 void virtio_reset(const struct virtio_dev *d);
+/* Interrupts: the handler of slot `slot` (NULL: none), called with
+ * interrupts off from the vector's ISR (or the paravirtual event upcall),
+ * before the EOI. */
+void virtio_set_irq_handler(unsigned slot, void (*fn)(void *arg), void *arg);
+void virtio_interrupt(unsigned slot);
 
 /* ---- vring.c: the split ring, driver side --------------------------------- */
 

@@ -4,7 +4,7 @@
 # and its completions MSIs through KVM_SIGNAL_MSI.  In one boot: blkcrc of a
 # random disk equals the host's CRC-32 (with and without EVENT_IDX); after
 # blkcopy the disk's CRC is that of its first half twice (checked inside the
-# VM: the disk lives in its initramfs); with --disk-readonly blkcopy fails
+# VM: the disk lives in its initramfs), interrupt-driven and polled; with --disk-readonly blkcopy fails
 # with a write error (status 1) and the CRC does not change.  Skipped (77)
 # when QEMU or the Debian kernel cannot be had.
 . "$(dirname "$0")/lib/common.sh"
@@ -20,6 +20,7 @@ sh "$(dirname "$0")/../svm/run.sh" --qemu-timeout 170 --timeout 100 --log "$log"
     --file "$TMP/orig.img:/disk.img" \
     -- $HV /guestkernel.elf blkcrc \
     --- $HV /guestkernel.elf blkcrc noevent \
+    --- $HV /guestkernel.elf blkcrc poll \
     --- $HV /guestkernel.elf blkcopy \
     --- $HV /guestkernel.elf blkcrc \
     --- --expect 1 $HV --disk-readonly /guestkernel.elf blkcopy \
@@ -29,8 +30,8 @@ rc=$?
 [ $rc -eq 0 ] || fail "a command under AMD-V ended with an unexpected status; see the log above"
 out=$(tr -d '\r' <"$log")
 crcs=$(printf '%s\n' "$out" | sed -n 's/^blkcrc: sectors=512 crc32=\([0-9a-f]*\)$/\1/p' | tr '\n' ' ')
-[ "$crcs" = "$want $want $want_copied $want_copied " ] ||
-    fail "blkcrc results '$crcs', expected '$want $want $want_copied $want_copied '"
+[ "$crcs" = "$want $want $want $want_copied $want_copied " ] ||
+    fail "blkcrc results '$crcs', expected '$want $want $want $want_copied $want_copied '"
 printf '%s\n' "$out" | grep -q 'blkcopy: write of sectors .* failed: I/O error (the disk is read-only)' ||
     fail "the read-only blkcopy did not fail with the read-only write error"
-echo "RESULT: AMD-V: blkcrc = host CRC-32 $want (EVENT_IDX on and off); after blkcopy $want_copied, the first half twice; read-only refused, unchanged"
+echo "RESULT: AMD-V: blkcrc = host CRC-32 $want (interrupts through KVM_SIGNAL_MSI, EVENT_IDX on and off; polled); after blkcopy $want_copied, the first half twice; read-only refused, unchanged"

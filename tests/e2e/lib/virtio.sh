@@ -20,7 +20,7 @@ make_disk() {
 
 check_monitor() { # MONITOR NAME
     mon=$1 name=$2
-    for opt in "" noevent; do
+    for opt in "" noevent poll "poll noevent"; do
         cp "$TMP/orig.img" "$DISK"
         run "$mon" --timeout 120 --disk "$DISK" "$GUEST" blkcrc $opt
         expect_status 0
