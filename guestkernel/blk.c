@@ -25,28 +25,13 @@
 #include "mm.h"
 #include "platform.h"
 #include "timer.h"
+#include "blk.h"
 #include "virtio.h"
 #include "x86.h"
 
 #define CHUNK_SECTORS 128u                          /* 64 KiB per request */
 #define CHUNK_BYTES   (CHUNK_SECTORS * VIRTIO_BLK_SECTOR)
 #define WAIT_MS       10000u
-
-struct blk_slot {
-    struct virtio_blk_req_header h;
-    uint8_t status;
-    uint8_t pad[15];
-};
-
-struct blk {
-    struct virtio_dev dev;
-    struct vring vr;
-    uint64_t capacity;                   /* sectors */
-    bool readonly;
-    bool use_irq;
-    volatile uint64_t irqs;              /* interrupts taken */
-    struct blk_slot *slots;              /* [VRING_MAX], one page */
-};
 
 static void blk_irq(void *arg)
 {
@@ -57,7 +42,7 @@ static void blk_irq(void *arg)
 
 /* ---- the device ---------------------------------------------------------------- */
 
-static int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
+int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
 {
     uint64_t want = 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO |
                     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_SEG_MAX |
@@ -90,7 +75,7 @@ static int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **wh
     return 0;
 }
 
-static void blk_close(struct blk *b)
+void blk_close(struct blk *b)
 {
     virtio_set_irq_handler(b->dev.slot, NULL, NULL);
     virtio_reset(&b->dev);
@@ -142,10 +127,8 @@ static int blk_wait(struct blk *b, int head, uint64_t irqs_before, const char **
     }
 }
 
-/* One request, waited for.  Returns the status byte (VIRTIO_BLK_S_*), or
- * -1 with *why when the transport failed. */
-static int blk_request(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf,
-                       uint32_t bytes, const char **why)
+int blk_request(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint32_t bytes,
+                const char **why)
 {
     struct vbuf bufs[3];
     unsigned n = 0;

@@ -19,6 +19,7 @@
 #include "syscalls_cmd.h"
 #include "task.h"
 #include "traps.h"
+#include "blk.h"
 #include "virtio.h"
 
 #define MAX_ARGS 16
@@ -146,6 +147,7 @@ static const struct command commands[] = {
     { "bench", cmd_bench },
     { "blkcrc", cmd_blkcrc },
     { "blkcopy", cmd_blkcopy },
+    { "blkhostile", cmd_blkhostile },
     { "hello", cmd_hello },
     { "exit", cmd_exit },
     { "hang", cmd_hang },

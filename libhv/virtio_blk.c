@@ -224,7 +224,7 @@ static struct virtio_blk the_disk;  /* one disk per monitor: --disk */
 
 static int open_disk(struct hv_machine *m, struct virtio_blk *b, const char *path, bool ro)
 {
-    struct stat st;
+    struct stat st = {0};
     b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (b->fd < 0) {
         fprintf(stderr, "%s: --disk %s: %s%s\n", m->prog, path, strerror(errno),
@@ -233,8 +233,9 @@ static int open_disk(struct hv_machine *m, struct virtio_blk *b, const char *pat
     }
     if (fstat(b->fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)VIRTIO_BLK_SECTOR) {
         fprintf(stderr, "%s: --disk %s: %s\n", m->prog, path,
-                !S_ISREG(st.st_mode) ? "not a regular file"
-                                     : "smaller than one 512-byte sector");
+                !st.st_mode ? strerror(errno)
+                : !S_ISREG(st.st_mode) ? "not a regular file"
+                                       : "smaller than one 512-byte sector");
         close(b->fd);
         b->fd = -1;
         return HV_STATUS_USAGE;
@@ -250,6 +251,10 @@ static int open_disk(struct hv_machine *m, struct virtio_blk *b, const char *pat
 int virtio_blk_attach(struct hv_machine *m, const char *path, bool readonly)
 {
     struct virtio_blk *b = &the_disk;
+    if (m->virtio[0]) {          /* before touching the disk that may be there */
+        fprintf(stderr, "%s: cannot attach the disk: virtio-mmio slot 0 is taken\n", m->prog);
+        return HV_STATUS_MONITOR;
+    }
     memset(b, 0, sizeof(*b));
     int rc = open_disk(m, b, path, readonly);
     if (rc)

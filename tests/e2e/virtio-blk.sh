@@ -4,7 +4,8 @@
 # host (zlib's CRC-32, read from a gzip trailer), with EVENT_IDX and without;
 # after `blkcopy` the file's second half equals its first half byte for
 # byte; with --disk-readonly the copy fails with a write error (status 1)
-# and the file is unchanged.  hv-hwassist: virtio-blk-hwassist.sh (host KVM)
+# and the file is unchanged; hostile queues (blkhostile) put the device into
+# DEVICE_NEEDS_RESET, never hang or crash the monitor.  hv-hwassist: virtio-blk-hwassist.sh (host KVM)
 # and svm-virtio-blk.sh (AMD-V inside QEMU).
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/virtio.sh"
@@ -13,6 +14,8 @@ make_disk
 [ -f "$GUEST" ] || fail "$GUEST was not built"
 check_monitor "$TRAPEMU" trap-emulate
 check_monitor "$HVPARA" paravirt
+check_hostile "$TRAPEMU" trap-emulate
+check_hostile "$HVPARA" paravirt
 
 # Bad --disk arguments are usage errors, with one line naming the problem.
 run "$TRAPEMU" --disk "$TMP/missing.img" "$GUEST" hello
