@@ -256,15 +256,15 @@ static void one_word(char *dst, size_t size, const char *src, bool first_word_on
 
 /* ---- the command ---------------------------------------------------------------- */
 
-enum { GROUP_EXIT, GROUP_MEM, N_GROUPS };
-static const char *const group_names[N_GROUPS] = { "exit", "mem" };
+enum { GROUP_EXIT, GROUP_MEM, GROUP_IO, N_GROUPS };
+static const char *const group_names[N_GROUPS] = { "exit", "mem", "io" };
 
 struct entry {
     const struct bench *b;
     unsigned group;
 };
 
-#define MAX_BENCHES 48
+#define MAX_BENCHES 64
 static struct entry catalogue[MAX_BENCHES];
 static unsigned n_catalogue;
 static bool selected[MAX_BENCHES];
@@ -276,12 +276,14 @@ static void build_catalogue(void)
         catalogue[n_catalogue++] = (struct entry){ &bench_exit_group[i], GROUP_EXIT };
     for (unsigned i = 0; i < bench_mem_count && n_catalogue < MAX_BENCHES; i++)
         catalogue[n_catalogue++] = (struct entry){ &bench_mem_group[i], GROUP_MEM };
+    for (unsigned i = 0; i < bench_io_count && n_catalogue < MAX_BENCHES; i++)
+        catalogue[n_catalogue++] = (struct entry){ &bench_io_group[i], GROUP_IO };
 }
 
 static int usage(void)
 {
-    kprintf("usage: bench [min_ms=N] [NAME|GROUP]... (N in 1..%u, default %u; groups: exit mem;"
-            " default: all; names: exit.* mem.*, see docs/benchmarks.md)\n",
+    kprintf("usage: bench [min_ms=N] [NAME|GROUP]... (N in 1..%u, default %u; groups: exit mem"
+            " io; default: all; names: exit.* mem.* io.*, see docs/benchmarks.md)\n",
             MIN_MS_MAX, MIN_MS_DEFAULT);
     return HVLAB_GUEST_EXIT_USAGE;
 }
@@ -367,8 +369,11 @@ int cmd_bench(int argc, char **argv)
             continue;
         }
         uint64_t v = value_milli(cycles, khz, ops);
-        kprintf("bench: %s ops=%lu cycles=%lu tsc_khz=%lu unit=%s value=%lu.%03lu\n",
-                b->name, ops, cycles, khz, b->unit, v / 1000, v % 1000);
+        char extra[96] = "";
+        if (b->extra)
+            b->extra(b, extra, sizeof(extra));
+        kprintf("bench: %s ops=%lu cycles=%lu tsc_khz=%lu unit=%s value=%lu.%03lu%s\n",
+                b->name, ops, cycles, khz, b->unit, v / 1000, v % 1000, extra);
         ok++;
     }
     if (nfailed) {

@@ -7,6 +7,7 @@
  *                 timed in kernel mode (exit.syscall: in a user task)
  *   bench_mem.c   the mem group: pointer chase, first touch, page-table updates
  *   bench_user.c  the user-mode loops (.user.text; usercode.h's rules)
+ *   bench_io.c    the io group: virtio-blk requests (latency, IOPS, MB/s)
  *
  * Each benchmark is measured the same way (bench.c measure()):
  *   1. calibration, unbracketed: the operation count grows until the timed
@@ -66,13 +67,22 @@ struct bench {
      * both brackets itself with SYS_BENCH_MARK): *ops and *cycles of the
      * measured bracket. */
     int (*measure)(const struct bench *b, uint64_t goal, uint64_t *ops, uint64_t *cycles);
+
+    /* The io group: what the benchmark does (bench_io.c's struct io_spec). */
+    const void *spec;
+    /* Optional: more key=value fields for the console line (" p50=..."),
+     * about the measured run. */
+    void (*extra)(const struct bench *b, char *buf, unsigned len);
 };
 
-/* The catalogue's two groups, in catalogue order (bench_exit.c, bench_mem.c). */
+/* The catalogue's groups, in catalogue order (bench_exit.c, bench_mem.c,
+ * bench_io.c). */
 extern const struct bench bench_exit_group[];
 extern const unsigned bench_exit_count;
 extern const struct bench bench_mem_group[];
 extern const unsigned bench_mem_count;
+extern const struct bench bench_io_group[];
+extern const unsigned bench_io_count;
 
 /* bench.c: the command (main.c), and helpers for run functions. */
 int cmd_bench(int argc, char **argv);

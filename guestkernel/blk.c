@@ -32,6 +32,7 @@
 #define CHUNK_SECTORS 128u                          /* 64 KiB per request */
 #define CHUNK_BYTES   (CHUNK_SECTORS * VIRTIO_BLK_SECTOR)
 #define WAIT_MS       10000u
+#define BLK_SLOT_PAGES (VRING_MAX * sizeof(struct blk_slot) / PAGE_SIZE)
 
 static void blk_irq(void *arg)
 {
@@ -50,7 +51,7 @@ int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
     if (virtio_find(VIRTIO_ID_BLOCK, &b->dev, why) || virtio_negotiate(&b->dev, want, why) ||
         virtio_queue_setup(&b->dev, 0, VRING_MAX, &b->vr, why))
         return -1;
-    b->slots = (struct blk_slot *)pmm_alloc();
+    b->slots = (struct blk_slot *)pmm_alloc_run(BLK_SLOT_PAGES);
     if (!b->slots) {
         *why = "no free page for the request headers";
         return -1;
@@ -93,30 +94,62 @@ static void blk_wait_interrupt(struct blk *b)
     }
 }
 
-/* Waits for the completion of `head`: sleeping until interrupts come, or
- * polling the used ring for up to 10 s. */
-static int blk_wait(struct blk *b, int head, uint64_t irqs_before, const char **why)
+/* ---- requests: submit, kick, reap ------------------------------------------------ */
+
+int blk_submit(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint32_t bytes)
+{
+    struct vbuf bufs[3];
+    unsigned n = 0;
+    int head = b->vr.free_head;
+    if (b->vr.num_free < 3)
+        return -1;
+    struct blk_slot *s = &b->slots[head];
+    s->h = (struct virtio_blk_req_header){.type = type, .sector = sector};
+    s->status = 0xff;
+    bufs[n++] = (struct vbuf){(uint64_t)(uintptr_t)&s->h, sizeof(s->h)};
+    if (bytes)
+        bufs[n++] = (struct vbuf){buf, bytes};
+    bufs[n++] = (struct vbuf){(uint64_t)(uintptr_t)&s->status, 1};
+    unsigned n_out = type == VIRTIO_BLK_T_IN ? 1 : n - 1;
+    return vring_add(&b->vr, bufs, n_out, n - n_out);
+}
+
+int blk_kick(struct blk *b)
+{
+    b->irqs_at_kick = b->irqs;
+    if (b->use_irq)
+        vring_want_interrupt(&b->vr, true);  /* used_event = the next completion */
+    vring_publish(&b->vr);
+    return virtio_kick(&b->dev, 0, &b->vr);
+}
+
+/*
+ * Waits for completions and takes every one there is (at most max).
+ * Interrupt-driven, nothing is looked at before an interrupt came after
+ * the last kick, even where the device has already completed the request:
+ * the completion is what the interrupt announces.  Polled: the used ring
+ * is read for up to 10 s.  Returns how many were taken, or -1 with *why.
+ */
+int blk_reap(struct blk *b, uint16_t *heads, unsigned max, const char **why)
 {
     uint64_t deadline = rdtsc() + (uint64_t)WAIT_MS * tsc_khz();
-    /* Interrupt-driven: nothing is looked at before the interrupt came,
-     * even where the device has already completed the request. */
-    if (b->use_irq && b->irqs == irqs_before)
+    if (b->use_irq && b->irqs == b->irqs_at_kick)
         blk_wait_interrupt(b);
     for (;;) {
-        uint16_t done;
+        unsigned n = 0;
         uint32_t len;
-        if (vring_pop_used(&b->vr, &done, &len)) {
-            if (done == head)
-                return 0;
-            *why = "the device completed a request that was not asked for";
-            return -1;
-        }
+        while (n < max && vring_pop_used(&b->vr, &heads[n], &len))
+            n++;
+        if (n)
+            return (int)n;
         if (virtio_status(&b->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
             *why = "the device needs a reset (it found the request malformed)";
             return -1;
         }
         if (b->use_irq) {
-            blk_wait_interrupt(b);
+            vring_want_interrupt(&b->vr, true);
+            if (b->vr.last_used == b->vr.used_hdr[1])
+                blk_wait_interrupt(b);
             continue;
         }
         if (rdtsc() > deadline) {
@@ -130,32 +163,24 @@ static int blk_wait(struct blk *b, int head, uint64_t irqs_before, const char **
 int blk_request(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint32_t bytes,
                 const char **why)
 {
-    struct vbuf bufs[3];
-    unsigned n = 0;
-    int head = b->vr.free_head;
-    struct blk_slot *s = &b->slots[head];
-    s->h = (struct virtio_blk_req_header){.type = type, .sector = sector};
-    s->status = 0xff;
-    bufs[n++] = (struct vbuf){(uint64_t)(uintptr_t)&s->h, sizeof(s->h)};
-    if (bytes)
-        bufs[n++] = (struct vbuf){buf, bytes};
-    bufs[n++] = (struct vbuf){(uint64_t)(uintptr_t)&s->status, 1};
-    unsigned n_out = type == VIRTIO_BLK_T_IN ? 1 : n - 1;
-    if (vring_add(&b->vr, bufs, n_out, n - n_out) != head) {
+    int head = blk_submit(b, type, sector, buf, bytes);
+    uint16_t done;
+    if (head < 0) {
         *why = "no free descriptors";
         return -1;
     }
-    uint64_t irqs = b->irqs;
-    if (b->use_irq)
-        vring_want_interrupt(&b->vr, true);  /* used_event = this request */
-    vring_publish(&b->vr);
-    if (virtio_kick(&b->dev, 0, &b->vr) < 0) {
+    if (blk_kick(b) < 0) {
         *why = "the hypervisor refused the notification";
         return -1;
     }
-    if (blk_wait(b, head, irqs, why))
+    int n = blk_reap(b, &done, 1, why);
+    if (n < 0)
         return -1;
-    return s->status;
+    if (done != head) {
+        *why = "the device completed a request that was not asked for";
+        return -1;
+    }
+    return b->slots[head].status;
 }
 
 static const char *status_name(int status)

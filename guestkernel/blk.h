@@ -24,7 +24,8 @@ struct blk {
     bool readonly;
     bool use_irq;
     volatile uint64_t irqs;              /* interrupts taken */
-    struct blk_slot *slots;              /* [VRING_MAX], one page */
+    uint64_t irqs_at_kick;
+    struct blk_slot *slots;              /* [VRING_MAX], by head */
 };
 
 /* Finds, negotiates and starts the disk (§3.1.1).  0, or -1 with *why. */
@@ -35,6 +36,14 @@ void blk_close(struct blk *b);
  * -1 with *why when the transport failed. */
 int blk_request(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint32_t bytes,
                 const char **why);
+
+/* Several in flight: blk_submit adds a request (its head, or -1 when the
+ * ring is full; the status byte is b->slots[head].status once it is
+ * done), blk_kick publishes and notifies, blk_reap waits and takes up to
+ * max completions (their heads; -1 with *why). */
+int blk_submit(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint32_t bytes);
+int blk_kick(struct blk *b);
+int blk_reap(struct blk *b, uint16_t *heads, unsigned max, const char **why);
 
 int cmd_blkhostile(int argc, char **argv);
 

@@ -110,9 +110,9 @@ int virtio_queue_setup(struct virtio_dev *d, unsigned q, uint16_t size, struct v
         size = VRING_MAX;
     while (size > max)                  /* powers of two */
         size /= 2;
-    uint64_t page = pmm_alloc();
+    uint64_t page = pmm_alloc_run(VRING_PAGES);
     if (!page) {
-        *why = "no free page for the ring";
+        *why = "no free pages for the ring";
         return -1;
     }
     vring_init(vr, page, size, d->features >> VIRTIO_F_EVENT_IDX & 1);

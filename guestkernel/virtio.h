@@ -12,7 +12,7 @@
 
 #include "abi/virtio.h"
 
-#define VRING_MAX 64u            /* queue depth this driver uses at most   */
+#define VRING_MAX 256u           /* ring entries this driver uses at most  */
 
 struct virtio_dev {
     uint64_t base;               /* guest-physical register window        */
@@ -53,7 +53,7 @@ int virtio_find(uint32_t device_id, struct virtio_dev *d, const char **why);
  * required), FEATURES_OK checked.  0, or -1 with *why. */
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted, const char **why);
 /* Queue q with up to `size` entries (capped by QueueNumMax and VRING_MAX)
- * in one fresh page.  0, or -1 with *why. */
+ * in VRING_PAGES fresh pages.  0, or -1 with *why. */
 int virtio_queue_setup(struct virtio_dev *d, unsigned q, uint16_t size, struct vring *vr,
                        const char **why);
 void virtio_driver_ok(struct virtio_dev *d);
@@ -73,8 +73,10 @@ void virtio_interrupt(unsigned slot);
 
 /* ---- vring.c: the split ring, driver side --------------------------------- */
 
-/* Lays the ring out in the page at `page` (guest-physical = kernel va). */
-void vring_init(struct vring *vr, uint64_t page, uint16_t size, bool event_idx);
+/* Lays the ring out in the two pages at `pages` (guest-physical = kernel
+ * va): VRING_PAGES of them. */
+#define VRING_PAGES 2u
+void vring_init(struct vring *vr, uint64_t pages, uint16_t size, bool event_idx);
 /* Adds a chain: n_out device-readable buffers, then n_in device-writable
  * ones.  The head, or -1 when there are not enough free descriptors. */
 int vring_add(struct vring *vr, const struct vbuf *bufs, unsigned n_out, unsigned n_in);

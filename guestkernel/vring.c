@@ -1,11 +1,12 @@
 /*
  * vring.c - the driver side of a split virtqueue (virtio 1.2 §2.7).
  *
- * One page holds the whole ring for up to 64 entries: the descriptor table
- * at 0 (16 bytes each), the available ring at 1 KiB (flags, idx,
- * ring[size], used_event), the used ring at 2 KiB (flags, idx, {id, len}
- * [size], avail_event).  The kernel maps RAM at va == pa, so a pointer into
- * the page is also the guest-physical address the device is given.
+ * Two pages hold the whole ring for up to 256 entries: the descriptor
+ * table fills the first (16 bytes each), the available ring starts the
+ * second (flags, idx, ring[size], used_event: at most 518 bytes), the used
+ * ring follows at 1 KiB into it (flags, idx, {id, len}[size], avail_event:
+ * at most 2054 bytes).  The kernel maps RAM at va == pa, so a pointer into
+ * the pages is also the guest-physical address the device is given.
  *
  * Ordering (§2.7.13): the driver fills descriptors and the ring entry, then
  * a release fence, then bumps avail->idx; it reads used->idx, then an
@@ -16,19 +17,21 @@
 #include "kernel.h"
 #include "virtio.h"
 
-#define AVAIL_OFF 1024u
-#define USED_OFF  2048u
+#define AVAIL_OFF 4096u
+#define USED_OFF  5120u
+_Static_assert(VRING_MAX * 16 <= AVAIL_OFF && AVAIL_OFF + 6 + 2 * VRING_MAX <= USED_OFF &&
+               USED_OFF + 6 + 8 * VRING_MAX <= VRING_PAGES * 4096, "the ring fits its pages");
 
-void vring_init(struct vring *vr, uint64_t page, uint16_t size, bool event_idx)
+void vring_init(struct vring *vr, uint64_t pages, uint16_t size, bool event_idx)
 {
     memset(vr, 0, sizeof(*vr));
     vr->size = size;
     vr->event_idx = event_idx;
-    vr->desc = (struct virtq_desc *)page;
-    vr->avail = (volatile uint16_t *)(page + AVAIL_OFF);
-    vr->used_hdr = (volatile uint16_t *)(page + USED_OFF);
-    vr->used = (volatile struct virtq_used_elem *)(page + USED_OFF + 4);
-    vr->avail_event = (volatile uint16_t *)(page + USED_OFF + 4 + 8u * size);
+    vr->desc = (struct virtq_desc *)pages;
+    vr->avail = (volatile uint16_t *)(pages + AVAIL_OFF);
+    vr->used_hdr = (volatile uint16_t *)(pages + USED_OFF);
+    vr->used = (volatile struct virtq_used_elem *)(pages + USED_OFF + 4);
+    vr->avail_event = (volatile uint16_t *)(pages + USED_OFF + 4 + 8u * size);
     /* The free descriptors form a list through `next`. */
     for (uint16_t i = 0; i < size; i++)
         vr->desc[i].next = (uint16_t)(i + 1);

@@ -165,7 +165,7 @@ void deliver_pending_event(struct pv_vcpu *v)
         return;
     s->event_pending = 0;
     v->events++;
-    stats_inc(&v->m->stats, v->slot.event);
+    stats_inc(&v->m->stats, s->event_sources ? v->slot.device_event : v->slot.event);
     deliver(v, v->event_entry, false, false, 0, "an event");
 }
 

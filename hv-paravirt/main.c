@@ -67,6 +67,7 @@ static void name_exit_reasons(struct pv_vcpu *v)
     s->kick = stats_reason(st, "host timer kick");
     s->hole = stats_reason(st, "guest code in the hypervisor hole");
     s->event = stats_event(st, "event upcall delivered (timer)");
+    s->device_event = stats_event(st, "event upcall delivered (virtio)");
     s->mode_switch = stats_event(st, "privilege change (CPL 0 <-> 3)");
     s->host_map = stats_event(st, "host mapping installed (eager)");
 }

@@ -52,7 +52,7 @@ struct pv_frame {
 struct pv_slots {
     unsigned hypercall[HVC_COUNT], bad_hypercall;
     unsigned page_fault, exception, privileged, user_syscall, kick, hole;
-    unsigned event, mode_switch, host_map;
+    unsigned event, device_event, mode_switch, host_map;
 };
 
 struct pv_vcpu {

@@ -344,7 +344,10 @@ void deliver_events(struct vcpu *v)
     if (vec < 0)
         return;
     vapic_accept(v, vec);
-    stats_inc(&v->m->stats, v->slot.timer);
+    stats_inc(&v->m->stats, vec >= (int)HVLAB_VIRTIO_IRQ_VECTOR(0) &&
+                                    vec < (int)HVLAB_VIRTIO_IRQ_VECTOR(HVLAB_VIRTIO_MMIO_SLOTS)
+                                ? v->slot.device_irq
+                                : v->slot.timer);
     deliver_exception(v, (struct xfault){.vector = vec}, 0);
 }
 

@@ -70,6 +70,7 @@ static void name_exit_reasons(struct vcpu *v)
     s->int80 = stats_reason(st, "int 0x80");
     s->interrupt = stats_reason(st, "host timer kick");
     s->timer = stats_event(st, "timer interrupt injected");
+    s->device_irq = stats_event(st, "device interrupt injected (virtio)");
     s->flush = stats_event(st, "shadow flush (CR3, CR0.WP, CR4, EFER.NXE)");
     s->mode_switch = stats_event(st, "privilege change (CPL 0 <-> 3)");
     for (unsigned op = 0; op < X86_OP_COUNT; op++)

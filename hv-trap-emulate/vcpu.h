@@ -86,7 +86,7 @@ struct shadow {
 #define SLOT_UNSET 0xffffffffu
 struct exit_slots {
     unsigned shadow_fault, shadow_wp, guest_pf, exception, syscall, int80,
-        timer, flush, interrupt, mode_switch;
+        timer, device_irq, flush, interrupt, mode_switch;
     unsigned insn[X86_OP_COUNT];
 };
 

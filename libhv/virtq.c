@@ -23,8 +23,9 @@
  * and used.  Addresses inside the rings are computed with field_gpa(), which
  * refuses to wrap around 2^64, so even a transport that skipped
  * virtq_check_layout cannot make these functions touch the wrong bytes.
- * A chain walk visits at most min(size + 1, VIRTQ_MAX_SEGS + 1) descriptors,
- * so no guest data can make it loop.
+ * A chain walk visits each descriptor at most once (a bitmap of the ones it
+ * has seen) and at most VIRTQ_MAX_SEGS + 1 of them, so no guest data can
+ * make it loop.
  */
 #include "libhv/virtq.h"
 
@@ -204,14 +205,16 @@ static int read_chain(const struct guest_mem *gm, struct virtq *vq, uint16_t hea
     req->in_bytes = 0;
 
     uint16_t i = head;
+    /* One bit per descriptor of the table: a chain that comes back to a
+     * descriptor it has visited loops, whatever the chain length limit. */
+    uint64_t visited[VIRTQ_MAX_SIZE / 64] = {0};
     for (unsigned count = 1;; count++) {
-        /* A chain cannot hold more descriptors than the table has without
-         * visiting one twice. */
-        if (count > vq->size)
+        if (visited[i / 64] >> (i % 64) & 1)
             return queue_broken(vq, why, whylen,
-                                "descriptor chain from head %u loops: more than the queue "
-                                "size %u descriptors",
-                                head, vq->size);
+                                "descriptor chain from head %u loops: it comes back to "
+                                "descriptor %u",
+                                head, i);
+        visited[i / 64] |= 1ull << (i % 64);
         if (count > VIRTQ_MAX_SEGS)
             return queue_broken(vq, why, whylen,
                                 "descriptor chain from head %u has more than %u descriptors",
