@@ -28,6 +28,7 @@ struct bench_config {
     const char **benches;        /* the selected catalogue names              */
     size_t n_benches;
     unsigned guest_mem_mib;
+    const char *disk;            /* the io group's disk image; NULL: none  */
 };
 
 /* ---- spawn.c ---------------------------------------------------------------- */
@@ -60,6 +61,14 @@ void row_check(const struct bench_config *c, const char *row, struct row_plan *p
  * took; *timed_out says whether it was killed at the time limit. */
 double row_run(const struct bench_config *c, const char *row, unsigned run, const char *log_dir,
                struct results *res, bool *timed_out);
+
+/* ---- disk.c ------------------------------------------------------------------ */
+#define BENCH_DISK_MIB 32u
+/* A BENCH_DISK_MIB image of pseudo-random bytes in a new temporary
+ * directory, for the io group (every row reads the same file).  Returns
+ * its path, or NULL with a reason in err. */
+const char *disk_create(char *err, size_t errlen);
+void disk_remove(const char *path);
 
 /* ---- machine.c / topology.c ----------------------------------------------- */
 /* Adds the machine section; sets res->software_kvm. */

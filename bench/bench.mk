@@ -22,6 +22,6 @@ $(BUILD)/bin/hvlab-bench: $(BENCH_OBJS) $(BUILD)/lib/libbench.a $(BUILD)/lib/lib
 NATIVE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/native/*.c))
 $(BUILD)/bin/hvlab-native: $(NATIVE_OBJS)
 	@mkdir -p $(@D); echo "  LD $@"
-	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm -lpthread
 
 BENCH_BINS := $(BUILD)/bin/hvlab-bench $(BUILD)/bin/hvlab-native

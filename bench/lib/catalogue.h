@@ -10,9 +10,10 @@
 
 struct bench_def {
     const char *name;            /* "exit.cpuid", "mem.chase_4k.16K"          */
-    const char *group;           /* "exit" or "mem"                           */
-    const char *unit;            /* "ns/op", "ns/access", "ns/page"           */
+    const char *group;           /* "exit", "mem" or "io"                     */
+    const char *unit;            /* "ns/op", "ns/access", "ns/page", "ns/req" */
     bool quick;                  /* part of the reduced set of make bench QUICK=1 */
+    unsigned io_bytes;           /* io: bytes per request (MB/s, IOPS); else 0 */
 };
 
 struct row_def {

@@ -63,6 +63,10 @@ static bool has_kind(const struct stats_count *c, size_t n, enum stats_kind k)
 }
 
 /* measured - base for one reason, 0 when negative (see the top comment). */
+/* libhv/virtio_mmio.c's event names. */
+#define VIRTIO_NOTIFY_EVENT "virtio queue notified"
+#define VIRTIO_IRQ_EVENT    "virtio interrupt raised"
+
 static uint64_t delta(const struct stats_bracket *m, const struct stats_bracket *b,
                       enum stats_kind k, const char *reason)
 {
@@ -164,6 +168,11 @@ int stats_exit_profile(const struct stats_file *f, const char *bench, struct exi
 
     double iters = (double)m->iterations;
     out->total = (double)total / iters;
+    /* The virtio devices' own counts (events, not exits). */
+    out->has_io = count_of(m, STATS_EVENT, VIRTIO_NOTIFY_EVENT) ||
+                  count_of(m, STATS_EVENT, VIRTIO_IRQ_EVENT);
+    out->notifies_per_op = (double)delta(m, base, STATS_EVENT, VIRTIO_NOTIFY_EVENT) / iters;
+    out->irqs_per_op = (double)delta(m, base, STATS_EVENT, VIRTIO_IRQ_EVENT) / iters;
     for (size_t i = 0; i < ni && out->n < EXIT_PROFILE_MAX; i++) {
         if (!items[i].count)
             break;  /* sorted: the rest are zeros, left out */

@@ -170,6 +170,12 @@ static void put_exits(FILE *f, const struct exit_profile *p)
     }
     fputs("}, \"counted_by\": ", f);
     put_str(f, p->from_kvm ? "kvm" : "monitor");
+    if (p->has_io) {             /* the virtio device's own counts */
+        fputs(", \"notifications\": ", f);
+        put_num(f, p->notifies_per_op);
+        fputs(", \"interrupts\": ", f);
+        put_num(f, p->irqs_per_op);
+    }
     fputc('}', f);
 }
 
@@ -194,7 +200,14 @@ static void put_result(FILE *f, const struct bench_result *e)
             fputs(", ", f);
         put_num(f, e->samples[i]);
     }
-    fputs("], \"exits_per_op\": ", f);
+    fputc(']', f);
+    if (ok && e->n_pct) {        /* latency benchmarks: single requests, ns */
+        fputs(", \"p50\": ", f);
+        put_num(f, e->p50_median);
+        fputs(", \"p99\": ", f);
+        put_num(f, e->p99_median);
+    }
+    fputs(", \"exits_per_op\": ", f);
     if (ok && e->has_exits)
         put_exits(f, &e->exits_median);
     else

@@ -27,6 +27,9 @@ struct console_line {
      * na is also true, and reason is "failed: REASON", so a runner that
      * only looks at na reports it with the cause. */
     bool failed;
+    /* Added: "p50=NS p99=NS" (io.*_lat_*: the single requests' median and
+     * 99th percentile), 0 when the line has none. */
+    uint64_t p50_ns, p99_ns;
 };
 
 struct console_run {
@@ -95,6 +98,11 @@ struct exit_profile {
         double per_op;
     } by_reason[EXIT_PROFILE_MAX];      /* non-zero ones, largest first */
     bool from_kvm;                      /* counted by KVM (hv-hwassist) */
+    /* The virtio devices' events (libhv/virtio_mmio.c), whoever counted the
+     * exits: notifications (kicks) the device got and interrupts it raised,
+     * per operation; has_io when the bracket named either. */
+    bool has_io;
+    double notifies_per_op, irqs_per_op;
 };
 
 /*

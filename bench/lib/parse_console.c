@@ -197,14 +197,16 @@ static int parse_bench(struct span name, struct span rest, struct console_line *
         return 0;
     }
 
-    /* Each required number at most once: a repeated key means two lines ran
-     * together, and picking either value would be a guess. */
+    /* Each number at most once: a repeated key means two lines ran
+     * together, and picking either value would be a guess.  p50/p99 only
+     * come with the latency benchmarks. */
     struct {
         const char *key;
         uint64_t *v;
-        bool seen;
-    } num[] = {{"ops", &l->ops, false}, {"cycles", &l->cycles, false},
-               {"tsc_khz", &l->tsc_khz, false}};
+        bool optional, seen;
+    } num[] = {{"ops", &l->ops, false, false}, {"cycles", &l->cycles, false, false},
+               {"tsc_khz", &l->tsc_khz, false, false}, {"p50", &l->p50_ns, true, false},
+               {"p99", &l->p99_ns, true, false}};
     bool seen_unit = false;
     while (next_token(&rest, &tok)) {
         if (!split_kv(tok, &key, &val))
@@ -235,7 +237,7 @@ static int parse_bench(struct span name, struct span rest, struct console_line *
          * cycles, ops and tsc_khz); unknown keys are ignored: the format may grow */
     }
     for (size_t k = 0; k < sizeof(num) / sizeof(num[0]); k++)
-        if (!num[k].seen)
+        if (!num[k].seen && !num[k].optional)
             return fail(err, errlen, ln, "%s: missing %s=", l->name, num[k].key);
     return 0;
 }

@@ -114,6 +114,8 @@ static void clear_numbers(struct bench_result *e)
     e->has_exits = false;
     memset(e->run_has_exits, 0, sizeof(e->run_has_exits));
     e->median = e->min = e->max = NAN;
+    e->n_pct = 0;
+    e->p50_median = e->p99_median = 0;
     memset(&e->exits_median, 0, sizeof(e->exits_median));
 }
 
@@ -270,6 +272,19 @@ out:
     free(tmp);
 }
 
+int results_add_percentiles(struct results *res, const char *row, const char *bench,
+                            double p50, double p99)
+{
+    struct bench_result *e = find_mut(res, row, bench);
+    if (!e || e->na || !e->runs || e->n_pct >= RESULTS_MAX_RUNS || !isfinite(p50) ||
+        !isfinite(p99))
+        return -1;
+    e->p50[e->n_pct] = p50;
+    e->p99[e->n_pct] = p99;
+    e->n_pct++;
+    return 0;
+}
+
 void results_finish(struct results *res, const char *missing_reason)
 {
     if (!missing_reason || !*missing_reason)
@@ -285,6 +300,8 @@ void results_finish(struct results *res, const char *missing_reason)
             continue;
         }
         e->median = stats_median(e->samples, e->runs);
+        e->p50_median = e->n_pct ? stats_median(e->p50, e->n_pct) : 0;
+        e->p99_median = e->n_pct ? stats_median(e->p99, e->n_pct) : 0;
         e->min = stats_min(e->samples, e->runs);
         e->max = stats_max(e->samples, e->runs);
         int m = e->has_exits ? median_run(e) : -1;

@@ -31,8 +31,11 @@ struct bench_result {
     unsigned runs;
     bool has_exits;                     /* at least one run gave a profile */
     bool run_has_exits[RESULTS_MAX_RUNS]; /* added: which runs did */
+    double p50[RESULTS_MAX_RUNS], p99[RESULTS_MAX_RUNS]; /* ns; latency benchmarks */
+    unsigned n_pct;                     /* runs that gave p50/p99 */
     /* Filled by results_finish(): */
     double median, min, max;
+    double p50_median, p99_median;      /* 0 when n_pct is 0 */
     struct exit_profile exits_median;   /* the profile of the median run */
 };
 
@@ -57,6 +60,11 @@ void results_config(struct results *res, const char *key, const char *fmt, ...)
  * entry stays n/a.  Returns -1 when RESULTS_MAX_RUNS samples are there. */
 int results_add_sample(struct results *res, const char *row, const char *bench, const char *unit,
                        double value, const struct exit_profile *exits);
+/* The per-request median and 99th percentile (ns) of the run just added
+ * with results_add_sample (latency benchmarks).  0, or -1 when there is no
+ * such entry. */
+int results_add_percentiles(struct results *res, const char *row, const char *bench,
+                            double p50, double p99);
 /* Marks (row, bench) n/a with a reason; the first reason given is kept and
  * samples already added are dropped (a benchmark that fails in one run is
  * not reported from the others). */

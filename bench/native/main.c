@@ -24,6 +24,8 @@
 #define NA_NO_MMIO "a Linux process has no device registers: its memory is RAM, MMIO belongs to the host kernel's drivers"
 #define NA_NO_MSR "a Linux process cannot execute rdmsr/wrmsr (privileged at CPL 3)"
 #define NA_NO_IRQ "a process has no interrupts to take: the host kernel takes them"
+#define NA_NO_VIRTQ "EVENT_IDX is a virtqueue feature: a process reading a file has no virtqueue " \
+                    "(the variant with it is the same row's benchmark without .noevent)"
 
 /*
  * The catalogue, in the guest's order (the exit group, then mem).  An entry
@@ -77,10 +79,20 @@ static const struct entry catalogue[] = {
     {"mem.chase_2m.256M", "ns/access", bench_chase_2m, 256 * MIB, NULL},
     {"mem.first_touch", "ns/page", bench_first_touch, 0, NULL},
     {"mem.pt_update", "ns/page", bench_pt_update, 0, NULL},
+    {"io.blk_read_lat_qd1", "ns/req", bench_io, IO_LATENCY, NULL},
+    {"io.blk_read_iops_qd1", "ns/req", bench_io, 0, NULL},
+    {"io.blk_read_iops_qd32", "ns/req", bench_io, IO_QD32, NULL},
+    {"io.blk_seq_read_mbps", "ns/req", bench_io, IO_SEQ, NULL},
+    {"io.blk_write_iops_qd32", "ns/req", bench_io, IO_WRITE | IO_QD32, NULL},
+    {"io.blk_read_lat_qd1.noevent", "ns/req", NULL, 0, NA_NO_VIRTQ},
+    {"io.blk_read_iops_qd1.noevent", "ns/req", NULL, 0, NA_NO_VIRTQ},
+    {"io.blk_read_iops_qd32.noevent", "ns/req", NULL, 0, NA_NO_VIRTQ},
+    {"io.blk_seq_read_mbps.noevent", "ns/req", NULL, 0, NA_NO_VIRTQ},
+    {"io.blk_write_iops_qd32.noevent", "ns/req", NULL, 0, NA_NO_VIRTQ},
 };
 #define N_ENTRIES (sizeof(catalogue) / sizeof(catalogue[0]))
 
-static const char *const groups[] = {"exit", "mem"};
+static const char *const groups[] = {"exit", "mem", "io"};
 
 /* ---- results ---------------------------------------------------------------- */
 
@@ -197,25 +209,26 @@ static bool tsc_invariant(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: " PROG " [--container] [--min-ms N] [--help] [NAME|GROUP]...\n"
+            "usage: " PROG " [--container] [--min-ms N] [--disk FILE] [--help] [NAME|GROUP]...\n"
             "\n"
             "Runs hvlab's benchmarks as a plain Linux process (the native row) or, with\n"
             "--container, inside new user, pid, mount, net, uts and ipc namespaces (the\n"
             "container row: OS-level virtualization, as OpenVZ, LXC and Docker do it), and\n"
             "prints them in the guest kernel's format (docs/benchmarks.md):\n"
             "  bench: begin tsc_khz=K tsc_source=S platform=linux monitor=native|container min_ms=N\n"
-            "  bench: NAME ops=N cycles=C tsc_khz=K unit=U value=V\n"
+            "  bench: NAME ops=N cycles=C tsc_khz=K unit=U value=V [p50=NS p99=NS]\n"
             "  bench: NAME n/a REASON\n"
             "  bench: done ok=N na=M\n"
             "\n"
             "  --container  run the workloads as PID 1 of new namespaces; when they cannot\n"
             "               be created, print 'bench: unavailable REASON' and exit 77\n"
             "  --min-ms N   calibrate each loop to last at least N ms (default 20)\n"
+            "  --disk FILE  the io group's disk image (pread/pwrite; without it io is n/a)\n"
             "  --help       this text\n"
             "\n"
-            "Groups: exit, mem.  Benchmarks (default: all, in this order):\n");
+            "Groups: exit, mem, io.  Benchmarks (default: all, in this order):\n");
     for (size_t i = 0; i < N_ENTRIES; i++)
-        fprintf(f, "  %-20s %s\n", catalogue[i].name, catalogue[i].fn ? catalogue[i].unit : "n/a here");
+        fprintf(f, "  %-30s %s\n", catalogue[i].name, catalogue[i].fn ? catalogue[i].unit : "n/a here");
     fprintf(f, "\nExit status: 0 ran (each benchmark ok or n/a), 2 usage error, 77 --container\n"
                "cannot create namespaces here, 1 another failure.\n");
 }
@@ -265,6 +278,7 @@ int main(int argc, char **argv)
     bool container = false, any = false;
     bool sel[N_ENTRIES] = {false};
     unsigned min_ms = 20;
+    const char *disk = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -279,12 +293,16 @@ int main(int argc, char **argv)
             min_ms = parse_min_ms(argv[++i]);
         } else if (!strncmp(a, "--min-ms=", 9)) {
             min_ms = parse_min_ms(a + 9);
+        } else if (!strcmp(a, "--disk")) {
+            if (i + 1 == argc)
+                usage_error("--disk needs a file (the io group's disk image)");
+            disk = argv[++i];
         } else if (a[0] == '-') {
             usage_error("unknown option '%s'", a);
         } else if (select_name(a, sel)) {
             any = true;
         } else {
-            usage_error("unknown benchmark '%s' (groups: exit, mem)", a);
+            usage_error("unknown benchmark '%s' (groups: exit, mem, io)", a);
         }
     }
     if (!any)
@@ -322,7 +340,7 @@ int main(int argc, char **argv)
            container ? " namespaces=" CONTAINER_NAMESPACES : "");
     fflush(stdout);
 
-    struct env e = {.min_cycles = (uint64_t)min_ms * tsc_khz};
+    struct env e = {.min_cycles = (uint64_t)min_ms * tsc_khz, .tsc_khz = tsc_khz, .disk = disk};
     unsigned ok = 0, na = 0;
     for (size_t i = 0; i < N_ENTRIES; i++) {
         if (!sel[i])
@@ -336,8 +354,8 @@ int main(int argc, char **argv)
         if (r.ok && r.ops && r.cycles) {
             double ns = (double)r.cycles * 1e6 / ((double)tsc_khz * (double)r.ops);
             printf("bench: %s ops=%" PRIu64 " cycles=%" PRIu64 " tsc_khz=%" PRIu64
-                   " unit=%s value=%.3f\n",
-                   en->name, r.ops, r.cycles, tsc_khz, en->unit, ns);
+                   " unit=%s value=%.3f%s\n",
+                   en->name, r.ops, r.cycles, tsc_khz, en->unit, ns, r.extra);
             ok++;
         } else {
             printf("bench: %s n/a %s\n", en->name, r.why[0] ? r.why : "the benchmark reported nothing");

@@ -9,8 +9,10 @@
  *                #DE and #PF, the context switch) and mem.first_touch,
  *                mem.pt_update
  *   chase.c      mem.chase_*: the pointer chase, 4 KiB and 2 MiB pages
+ *   io.c         io.blk_*: pread/pwrite on the disk image at QD1 and QD32
  *   container.c  --container: new user, pid, mount, net, uts, ipc namespaces
- * Only libc and -lm: no libhv (a plain process is the point of the row).
+ * Only libc, -lm and -lpthread: no libhv (a plain process is the point of
+ * the row).
  */
 #ifndef BENCH_NATIVE_NATIVE_H
 #define BENCH_NATIVE_NATIVE_H
@@ -52,11 +54,14 @@ struct result {
     bool ok;
     uint64_t ops, cycles;
     char why[REASON_MAX];
+    char extra[64];              /* more " key=value" fields, e.g. " p50=... p99=..." */
 };
 
 /* What every benchmark gets: the calibration target in TSC cycles. */
 struct env {
     uint64_t min_cycles;
+    uint64_t tsc_khz;
+    const char *disk;            /* --disk: the io group's image, or NULL */
 };
 
 /*
@@ -92,6 +97,12 @@ void bench_first_touch(const struct env *e, size_t param, struct result *r);
 void bench_pt_update(const struct env *e, size_t param, struct result *r);
 void bench_chase_4k(const struct env *e, size_t working_set, struct result *r);
 void bench_chase_2m(const struct env *e, size_t working_set, struct result *r);
+/* io.c: param is IO_* flags. */
+#define IO_SEQ     1u            /* 64 KiB sequential, else 4 KiB random */
+#define IO_WRITE   2u
+#define IO_LATENCY 4u            /* p50/p99 of the single requests */
+#define IO_QD32    8u            /* 32 threads, else QD1 */
+void bench_io(const struct env *e, size_t param, struct result *r);
 
 /* ---- chase.c --------------------------------------------------------------- */
 /* The "FIELD: N kB" line of /proc/self/smaps for the mapping that contains

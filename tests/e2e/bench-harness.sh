@@ -1,7 +1,7 @@
 #!/bin/sh
 # hvlab-bench end to end on a tiny subset (docs/benchmarks.md): rows native,
-# trap-emulate and paravirt, benchmarks exit.cli_sti, exit.cpuid and
-# mem.pt_update, one run with --min-ms 1.  Checks what the report is for —
+# trap-emulate and paravirt, benchmarks exit.cli_sti, exit.cpuid,
+# mem.pt_update and io.blk_read_iops_qd32, one run with --min-ms 1.  Checks what the report is for —
 # the techniques' signatures in exits per operation — and that nothing is
 # dropped: results.json has one entry for every (row, benchmark) pair, ok or
 # n/a with a reason; report.md has its sections; reports/latest points at
@@ -14,7 +14,7 @@ command -v jq >/dev/null 2>&1 || skip "jq not installed (make deps installs it)"
 
 OUT=$TMP/reports
 run "$BENCH" --build "$BUILD" --out "$OUT" --runs 1 --min-ms 1 \
-    --rows native,trap-emulate,paravirt --bench exit.cli_sti,exit.cpuid,mem.pt_update
+    --rows native,trap-emulate,paravirt --bench exit.cli_sti,exit.cpuid,mem.pt_update,io.blk_read_iops_qd32
 [ "$rc" -eq 0 ] || fail "hvlab-bench exited with $rc"
 dir=$(tail -n 1 "$TMP/out" | sed 's,/report.md$,,')
 [ -d "$dir" ] || fail "the last stdout line does not name the report ($dir)"
@@ -35,7 +35,7 @@ done
 # Every pair, exactly once, ok or n/a with a reason.
 rows="native container trap-emulate paravirt hwassist qemu-tcg qemu-kvm hwassist-svm"
 nbench=$(jq_get '[.results[].bench] | unique | length')
-[ "$nbench" -ge 31 ] || fail "only $nbench distinct benchmarks in results.json (the catalogue has 31)"
+[ "$nbench" -ge 41 ] || fail "only $nbench distinct benchmarks in results.json (the catalogue has 41)"
 for row in $rows; do
     n=$(jq_get "[.results[] | select(.row == \"$row\")] | length")
     [ "$n" -eq "$nbench" ] || fail "row $row has $n entries, expected $nbench"
@@ -57,7 +57,7 @@ status() { jq_get "$(entry "$1" "$2") | .status"; }
 at_least() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x >= y) }'; }
 
 for row in trap-emulate paravirt; do
-    for b in exit.cli_sti exit.cpuid mem.pt_update; do
+    for b in exit.cli_sti exit.cpuid mem.pt_update io.blk_read_iops_qd32; do
         [ "$(status $row $b)" = ok ] ||
             fail "$row $b is $(status $row $b): $(jq_get "$(entry $row $b) | .reason")"
     done
@@ -81,6 +81,16 @@ pt_pv=$(exits paravirt mem.pt_update)
 at_least "$pt_te" 1 || fail "trap-emulate mem.pt_update: $pt_te exits/page, expected >= 1 (a shadow fault per page)"
 at_least "$pt_pv" 0.001 || fail "paravirt mem.pt_update: $pt_pv exits/page, expected its batches"
 at_least 0.05 "$pt_pv" || fail "paravirt mem.pt_update: $pt_pv exits/page, expected batches of hundreds"
+
+# The io group: 32 requests in flight, the ring refilled and kicked once per
+# batch, one interrupt per batch: 1/32 of each per request, on both.
+for row in trap-emulate paravirt; do
+    for what in notifications interrupts; do
+        v=$(jq_get "$(entry $row io.blk_read_iops_qd32) | .exits_per_op.$what")
+        [ "$v" = 0.03125 ] || fail "$row io.blk_read_iops_qd32: $v $what per request, expected 1/32"
+    done
+done
+[ "$(status native io.blk_read_iops_qd32)" = ok ] || fail "native io.blk_read_iops_qd32 did not run"
 
 # The report.
 R=$dir/report.md

@@ -49,31 +49,40 @@ static void add3(struct results *res, const char *row, const char *bench, double
         assert_int_equal(results_add_sample(res, row, bench, NULL, v * k[i], p), 0);
 }
 
+#define N_BENCH 41      /* exit 19, mem 12, io 10 */
+
 struct row_values {
     const char *row;
-    double v[31];       /* catalogue order; NA: n/a */
+    double v[N_BENCH];  /* catalogue order; NA: n/a */
 };
 
 static const struct row_values times[] = {
     {"native", {NA, NA, NA, NA, NA, 28, 9, NA, NA, NA, NA, NA, 62, 480, 310, NA, NA, NA, NA,
-                1.3, 1.4, 4.1, 11, 19, 1.3, 1.4, 3.6, 7.5, 9.8, 240, NA}},
+                1.3, 1.4, 4.1, 11, 19, 1.3, 1.4, 3.6, 7.5, 9.8, 240, NA,
+                2300, 2300, 1200, 5000, 1600, NA, NA, NA, NA, NA}},
     {"container", {NA, NA, NA, NA, NA, 28.5, 9, NA, NA, NA, NA, NA, 64, 490, 315, NA, NA, NA, NA,
-                   1.3, 1.4, 4.1, 11.2, 19.4, 1.3, 1.4, 3.6, 7.6, 9.9, 245, NA}},
+                   1.3, 1.4, 4.1, 11.2, 19.4, 1.3, 1.4, 3.6, 7.6, 9.9, 245, NA,
+                2320, 2310, 1210, 5050, 1610, NA, NA, NA, NA, NA}},
     {"trap-emulate", {NA, 3100, 3150, 4200, 4100, 27, 9.5, 2600, 2700, 5200, 2500, 9100, 6300,
                       5600, 7400, 8200, 15300, 9400, 21000, 1.3, 1.45, 4.3, 11.8, 21, NA, NA, NA,
-                      NA, NA, 9200, 6100}},
+                      NA, NA, 9200, 6100,
+                300000, 298000, 12000, 310000, 14000, 310000, 305000, 11500, 320000, 11000}},
     {"paravirt", {1500, 1700, 1750, 1900, 1950, 27, 9.5, NA, NA, 3.1, 2400, 2100, 3600, 3100,
                   3500, 2250, 4100, 4600, 12500, 1.3, 1.45, 4.25, 11.6, 20.5, NA, NA, NA, NA, NA,
-                  3100, 210}},
+                  3100, 210,
+                80000, 80500, 4300, 87000, 4300, 93000, 80000, 4310, 87500, 4400}},
     {"hwassist", {900, 2500, 2550, 2700, 2650, 820, 12, 700, 760, 40, 35, 300, 70, 650, 420, 380,
                   520, 3300, 5200, 1.35, 1.5, 4.6, 15.5, 31, 1.35, 1.5, 3.8, 8.2, 10.5, 1600,
-                  120}},
+                  120,
+                30000, 30500, 2000, 35000, 2200, 31000, 30800, 2050, 35200, 2250}},
     {"qemu-tcg", {22000, 25000, 25500, 26000, 26500, 350, 60, 300, 320, 45, 40, 2500, 900,
                   5200, 4100, 3800, 6100, 40000, 52000, 9.5, 11, 24, 60, 110, 9.5, 10.5, 20, 38,
-                  55, 21000, 3100}},
+                  55, 21000, 3100,
+                NA, NA, NA, NA, NA, NA, NA, NA, NA, NA}},
     {"hwassist-svm", {450000, 600000, 610000, 640000, 650000, 520000, NA, NA, NA, 9000, NA, NA,
                       60000, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA, NA,
-                      NA}},
+                      NA,
+                NA, NA, NA, NA, NA, NA, NA, NA, NA, NA}},
 };
 
 static const char *na_reason(const char *row, const char *bench)
@@ -130,6 +139,19 @@ static void add_exits(struct results *res)
     add3(res, "trap-emulate", "mem.first_touch", 9200, &p);
     p = prof(1.02, false, "guest page fault (#PF delivered)", 1.0, "hypercall mmu_update", 0.02);
     add3(res, "paravirt", "mem.first_touch", 3100, &p);
+
+    /* io: kicks and interrupts per request, and the latency percentiles */
+    p = prof(9.0, false, "virtio-blk", 3.0, "emulate cli", 2.0);
+    p.has_io = true, p.notifies_per_op = 1.0, p.irqs_per_op = 1.0;
+    add3(res, "trap-emulate", "io.blk_read_lat_qd1", 300000, &p);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(results_add_percentiles(res, "trap-emulate", "io.blk_read_lat_qd1",
+                                                 290000 + 1000 * i, 380000 + 1000 * i), 0);
+    p = prof(0.29, false, "virtio-blk", 0.09, "emulate cli", 0.06);
+    p.has_io = true, p.notifies_per_op = 1.0 / 32, p.irqs_per_op = 1.0 / 32;
+    add3(res, "trap-emulate", "io.blk_read_iops_qd32", 12000, &p);
+    p.notifies_per_op = 0.5, p.irqs_per_op = 0.25;
+    add3(res, "trap-emulate", "io.blk_read_iops_qd32.noevent", 11500, &p);
 }
 
 static void fixture(struct results *res)
@@ -273,6 +295,52 @@ static void json_ok_entry_has_numbers_samples_and_exits(void **state)
     results_free(&res);
 }
 
+static void json_io_entry_has_percentiles_kicks_and_interrupts(void **state)
+{
+    (void)state;
+    struct results res;
+    fixture(&res);
+    char *j = to_text(write_json, &res, NULL);
+    char *l = line_with(j, "\"row\": \"trap-emulate\", \"bench\": \"io.blk_read_lat_qd1\"");
+    assert_non_null(l);
+    assert_non_null(strstr(l, "\"unit\": \"ns/req\""));
+    assert_non_null(strstr(l, "\"p50\": 291000, \"p99\": 381000"));  /* medians of the runs */
+    assert_non_null(strstr(l, "\"counted_by\": \"monitor\", \"notifications\": 1, "
+                              "\"interrupts\": 1}"));
+    free(l);
+    /* no percentiles where none were given, no io counts where the profile has none */
+    l = line_with(j, "\"row\": \"trap-emulate\", \"bench\": \"exit.cli_sti\"");
+    assert_null(strstr(l, "\"p50\""));
+    assert_null(strstr(l, "\"notifications\""));
+    free(l);
+    free(j);
+    results_free(&res);
+}
+
+static void report_io_table_shows_throughput_percentiles_kicks_and_event_idx(void **state)
+{
+    (void)state;
+    struct results res;
+    fixture(&res);
+    char *md = to_text(write_report, &res, NULL);
+    assert_non_null(strstr(md, "### Virtio block I/O (io.*)"));
+    assert_non_null(strstr(md, "### Virtio block I/O\n"));
+    /* 1e9 / 300000 ns = 3333 IOPS; 65536 B x 1000 / 5000 ns = 13107 MB/s;
+     * 65536 x 1000 / 310000 ns = 211 MB/s */
+    assert_non_null(strstr(md, "300 µs ×130 [294–315] = **3.33 k IOPS**, p50 291 µs p99 381 µs"));
+    assert_non_null(strstr(md, "5.00 µs [4.90–5.25] = **13.1 GB/s**"));
+    assert_non_null(strstr(md, "310 µs ×62.0 [304–326] = **211 MB/s**"));
+    assert_non_null(strstr(md, "; kicks 1.00, interrupts 1.00 |"));
+    assert_non_null(strstr(md, "- **io.blk_read_lat_qd1**: trap-emulate 9.00 exits/request "
+                               "(kicks 1.00, interrupts 1.00; virtio-blk 3.00, emulate cli "
+                               "2.00)"));
+    assert_non_null(strstr(md, "- **EVENT_IDX** (io.blk_read_iops_qd32, per request, without → "
+                               "with): trap-emulate 0.50 → 0.03 kicks, 0.25 → 0.03 interrupts."));
+    assert_non_null(strstr(md, "- **Storage through a paravirtual disk (virtio-blk)**: "));
+    free(md);
+    results_free(&res);
+}
+
 static void json_na_entry_has_nulls_and_reason(void **state)
 {
     (void)state;
@@ -380,7 +448,7 @@ static void report_starts_with_the_software_kvm_warning(void **state)
     assert_non_null(svm);
     assert_non_null(what);
     assert_true(svm < what);
-    assert_non_null(strstr(what, "the full catalogue (31 benchmarks), 3 runs per row"));
+    assert_non_null(strstr(what, "the full catalogue (41 benchmarks), 3 runs per row"));
     assert_non_null(strstr(what, "Not run: qemu-kvm (qemu-system-x86\\_64") ||
                     strstr(what, "Not run: qemu-kvm (qemu-system-x86_64"));
     free(md);
@@ -656,6 +724,7 @@ int main(void)
         cmocka_unit_test(json_has_schema_machine_config_and_every_pair),
         cmocka_unit_test(json_ok_entry_has_numbers_samples_and_exits),
         cmocka_unit_test(json_na_entry_has_nulls_and_reason),
+        cmocka_unit_test(json_io_entry_has_percentiles_kicks_and_interrupts),
         cmocka_unit_test(json_escapes_quotes_newlines_control_and_bad_utf8),
         cmocka_unit_test(json_numbers_keep_precision_and_never_print_nan),
         cmocka_unit_test(json_of_an_empty_set_is_valid),
@@ -668,6 +737,7 @@ int main(void)
         cmocka_unit_test(report_has_the_signature_sentences),
         cmocka_unit_test(report_leaves_out_sentences_whose_data_is_na),
         cmocka_unit_test(report_has_exits_tables_guide_plots_and_machine),
+        cmocka_unit_test(report_io_table_shows_throughput_percentiles_kicks_and_event_idx),
     };
     const struct CMUnitTest plots[] = {
         cmocka_unit_test(plots_are_made_by_gnuplot),

@@ -90,6 +90,31 @@ static void console_value_is_cycles_times_1e6_over_khz_times_ops(void **state)
     assert_true(console_value_ns(&na) != console_value_ns(&na));    /* NaN */
 }
 
+static void console_reads_optional_percentiles_once(void **state)
+{
+    (void)state;
+    struct console_run run;
+    char err[256];
+    const char *text =
+        "bench: begin tsc_khz=1000000 tsc_source=x platform=native monitor=m min_ms=1\n"
+        "bench: io.blk_read_lat_qd1 ops=10 cycles=5000 tsc_khz=1000000 unit=ns/req "
+        "value=500.000 p50=480 p99=910\n"
+        "bench: io.blk_read_iops_qd1 ops=10 cycles=5000 tsc_khz=1000000 unit=ns/req value=500\n"
+        "bench: done ok=2 na=0\n";
+    assert_int_equal(parse_console(text, &run, err, sizeof(err)), 0);
+    const struct console_line *l = console_find(&run, "io.blk_read_lat_qd1");
+    assert_non_null(l);
+    assert_int_equal(l->p50_ns, 480);
+    assert_int_equal(l->p99_ns, 910);
+    l = console_find(&run, "io.blk_read_iops_qd1");
+    assert_int_equal(l->p50_ns, 0);        /* optional: absent is 0, not an error */
+    console_run_free(&run);
+    /* given twice: two lines ran together */
+    assert_int_equal(parse_console("bench: x ops=1 cycles=1 tsc_khz=1 unit=ns/req p50=1 p50=2\n",
+                                   &run, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "p50= given twice"));
+}
+
 static void console_reports_unavailable_with_its_reason(void **state)
 {
     (void)state;
@@ -443,6 +468,35 @@ static void profile_subtracts_the_base_bracket(void **state)
     stats_file_free(&f);
 }
 
+static void profile_counts_virtio_kicks_and_interrupts_per_op(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "# hvlab-stats 1\n"
+        "bench\t0\tio.blk_read_iops_qd32\t64\t1000\n"
+        "bench-exit\t0\tvirtio-blk\t6\n"
+        "bench-event\t0\tvirtio queue notified\t2\n"
+        "bench-event\t0\tvirtio interrupt raised\t2\n"
+        "bench-event\t0\tvirtio request served\t64\n"
+        "bench\t1\tio.blk_read_iops_qd32\t0\t10\n"
+        "bench-exit\t1\tvirtio-blk\t1\n"
+        "bench\t2\texit.cpuid\t10\t10\n"
+        "bench\t3\texit.cpuid\t0\t10\n"
+        "# end hvlab-stats\n";
+    struct stats_file f;
+    struct exit_profile p;
+    char err[256];
+    assert_int_equal(parse_stats_file(text, &f, err, sizeof(err)), 0);
+    assert_int_equal(stats_exit_profile(&f, "io.blk_read_iops_qd32", &p, err, sizeof(err)), 0);
+    assert_true(p.has_io);
+    assert_float_equal(p.total, 5.0 / 64, 1e-12);           /* events are not exits */
+    assert_float_equal(p.notifies_per_op, 2.0 / 64, 1e-12);
+    assert_float_equal(p.irqs_per_op, 2.0 / 64, 1e-12);
+    assert_int_equal(stats_exit_profile(&f, "exit.cpuid", &p, err, sizeof(err)), 0);
+    assert_false(p.has_io);
+    stats_file_free(&f);
+}
+
 static void profile_clamps_negative_differences_and_sorts_largest_first(void **state)
 {
     (void)state;
@@ -634,6 +688,7 @@ int main(void)
     const struct CMUnitTest console[] = {
         cmocka_unit_test(console_reads_good_and_na_lines_among_kernel_noise),
         cmocka_unit_test(console_value_is_cycles_times_1e6_over_khz_times_ops),
+        cmocka_unit_test(console_reads_optional_percentiles_once),
         cmocka_unit_test(console_reports_unavailable_with_its_reason),
         cmocka_unit_test(console_text_without_bench_lines_is_empty_not_an_error),
         cmocka_unit_test(console_rejects_malformed_lines),
@@ -654,6 +709,7 @@ int main(void)
     };
     const struct CMUnitTest profile[] = {
         cmocka_unit_test(profile_subtracts_the_base_bracket),
+        cmocka_unit_test(profile_counts_virtio_kicks_and_interrupts_per_op),
         cmocka_unit_test(profile_clamps_negative_differences_and_sorts_largest_first),
         cmocka_unit_test(profile_kvm_variant_has_other_exits),
         cmocka_unit_test(profile_kvm_other_is_clamped_at_zero),

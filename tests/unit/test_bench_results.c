@@ -46,19 +46,28 @@ static void catalogue_lists_benchmarks_units_and_quick_set(void **state)
         "exit.as_switch", "exit.timer_irq", "exit.hlt_wakeup",
         "mem.chase_4k.16K", "mem.chase_4k.256K", "mem.chase_4k.4M", "mem.chase_4k.64M",
         "mem.chase_4k.256M", "mem.chase_2m.16K", "mem.chase_2m.256K", "mem.chase_2m.4M",
-        "mem.chase_2m.64M", "mem.chase_2m.256M", "mem.first_touch", "mem.pt_update"};
+        "mem.chase_2m.64M", "mem.chase_2m.256M", "mem.first_touch", "mem.pt_update",
+        "io.blk_read_lat_qd1", "io.blk_read_iops_qd1", "io.blk_read_iops_qd32",
+        "io.blk_seq_read_mbps", "io.blk_write_iops_qd32", "io.blk_read_lat_qd1.noevent",
+        "io.blk_read_iops_qd1.noevent", "io.blk_read_iops_qd32.noevent",
+        "io.blk_seq_read_mbps.noevent", "io.blk_write_iops_qd32.noevent"};
     static const char *const quick[] = {"mem.chase_4k.16K", "mem.chase_4k.4M",
-                                        "mem.chase_2m.4M", "mem.first_touch", "mem.pt_update"};
+                                        "mem.chase_2m.4M", "mem.first_touch", "mem.pt_update",
+                                        "io.blk_read_lat_qd1", "io.blk_read_iops_qd32",
+                                        "io.blk_read_lat_qd1.noevent",
+                                        "io.blk_read_iops_qd32.noevent"};
     assert_int_equal(bench_catalogue_len, sizeof(names) / sizeof(names[0]));
     for (size_t i = 0; i < bench_catalogue_len; i++) {
         const struct bench_def *d = &bench_catalogue[i];
         assert_string_equal(d->name, names[i]);
         assert_ptr_equal(bench_find(names[i]), d);
-        bool is_exit = !strncmp(d->name, "exit.", 5);
-        assert_string_equal(d->group, is_exit ? "exit" : "mem");
+        bool is_exit = !strncmp(d->name, "exit.", 5), is_io = !strncmp(d->name, "io.", 3);
+        assert_string_equal(d->group, is_exit ? "exit" : is_io ? "io" : "mem");
         assert_string_equal(d->unit, is_exit ? "ns/op"
+                                     : is_io ? "ns/req"
                                      : !strncmp(d->name, "mem.chase", 9) ? "ns/access"
                                                                          : "ns/page");
+        assert_int_equal(d->io_bytes, !is_io ? 0 : strstr(d->name, "mbps") ? 65536 : 4096);
         bool q = is_exit;
         for (size_t k = 0; k < sizeof(quick) / sizeof(quick[0]); k++)
             q |= !strcmp(quick[k], d->name);
