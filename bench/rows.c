@@ -132,15 +132,27 @@ void row_check(const struct bench_config *c, const char *row, struct row_plan *p
     p->row = row;
     p->available = true;
     p->est_seconds = c->quick ? 10 : 60;
-    if (!strcmp(row, "hwassist") || !strcmp(row, "qemu-kvm"))
+    if (!strcmp(row, "hwassist") || !strcmp(row, "qemu-kvm") || !strcmp(row, "hwassist-ioeventfd"))
         p->available = kvm_usable(p->why_not, sizeof(p->why_not));
+    const struct row_def *rd = row_find(row);
+    if (p->available && rd && rd->io_only) {
+        bool any_io = false;
+        for (size_t i = 0; i < c->n_benches; i++)
+            any_io |= !strncmp(c->benches[i], "io.", 3);
+        if (!any_io || !c->disk) {
+            p->available = false;
+            snprintf(p->why_not, sizeof(p->why_not), "%s",
+                     !any_io ? "no io benchmark selected (the row runs only the io group)"
+                             : "no disk image for the io group");
+        }
+    }
     if (p->available && !strncmp(row, "qemu-", 5) &&
         !find_in_path("qemu-system-x86_64", path, sizeof(path))) {
         p->available = false;
         snprintf(p->why_not, sizeof(p->why_not),
                  "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)");
     }
-    if (!strcmp(row, "hwassist-svm")) {
+    if (p->available && !strncmp(row, "hwassist-svm", 12)) {
         snprintf(path, sizeof(path), "%s/bin/hv-hwassist.static", c->build);
         if (!file_exists(path)) {
             p->available = false;
@@ -160,8 +172,8 @@ struct row_cmd {
     bool stats_in_console;        /* the stats block is in the console log */
 };
 
-static void monitor_cmd(const struct bench_config *c, const char *mon, const char *stats_path,
-                        struct row_cmd *r)
+static void monitor_cmd(const struct bench_config *c, const char *mon, bool ioeventfd,
+                        const char *stats_path, struct row_cmd *r)
 {
     arg(&r->a, "%s/bin/%s", c->build, mon);
     arg(&r->a, "--mem");
@@ -174,6 +186,8 @@ static void monitor_cmd(const struct bench_config *c, const char *mon, const cha
         arg(&r->a, "--disk");
         arg(&r->a, "%s", c->disk);
     }
+    if (ioeventfd)
+        arg(&r->a, "--ioeventfd");
     arg(&r->a, "%s/guest/guestkernel.elf", c->build);
     arg(&r->a, "bench");
     arg(&r->a, "min_ms=%u", c->min_ms);
@@ -204,7 +218,8 @@ static void qemu_cmd(const struct bench_config *c, bool kvm, struct row_cmd *r)
 
 /* hv-hwassist inside QEMU TCG with AMD-V + NPT (tests/svm/run.sh); its
  * statistics file goes to stderr, which the VM's console carries. */
-static void svm_cmd(const struct bench_config *c, const char *log_path, struct row_cmd *r)
+static void svm_cmd(const struct bench_config *c, bool ioeventfd, const char *log_path,
+                    struct row_cmd *r)
 {
     unsigned t = guest_timeout(c);
     arg(&r->a, "/bin/sh");
@@ -229,6 +244,8 @@ static void svm_cmd(const struct bench_config *c, const char *log_path, struct r
         arg(&r->a, "--disk");
         arg(&r->a, "/disk.img");
     }
+    if (ioeventfd)
+        arg(&r->a, "--ioeventfd");
     arg(&r->a, "--stats-file");
     arg(&r->a, "-");
     arg(&r->a, "/guestkernel.elf");
@@ -310,7 +327,24 @@ double row_run(const struct bench_config *c, const char *row, unsigned run, cons
     snprintf(stats, sizeof(stats), "%s/%s.run%u.stats", log_dir, row, run);
 
     struct row_cmd rc = {0};
-    bool counters = row_find(row) && row_find(row)->exit_counters;
+    const struct row_def *rd = row_find(row);
+    bool counters = rd && rd->exit_counters;
+    /* An io-only row runs the io benchmarks selected; the rest are the
+     * plain row's. */
+    struct bench_config io_c;
+    const char *io_names[256];
+    if (rd && rd->io_only) {
+        io_c = *c;
+        io_c.benches = io_names;
+        io_c.n_benches = 0;
+        for (size_t i = 0; i < c->n_benches; i++) {
+            if (!strncmp(c->benches[i], "io.", 3) && io_c.n_benches < 256)
+                io_names[io_c.n_benches++] = c->benches[i];
+            else
+                results_set_na(res, row, c->benches[i], IO_ONLY_REASON);
+        }
+        c = &io_c;
+    }
     if (!strcmp(row, "native") || !strcmp(row, "container")) {
         arg(&rc.a, "%s/bin/hvlab-native", c->build);
         if (!strcmp(row, "container"))
@@ -323,17 +357,17 @@ double row_run(const struct bench_config *c, const char *row, unsigned run, cons
         }
         add_selection(&rc.a, c);
     } else if (!strcmp(row, "trap-emulate")) {
-        monitor_cmd(c, "hv-trap-emulate", stats, &rc);
+        monitor_cmd(c, "hv-trap-emulate", false, stats, &rc);
     } else if (!strcmp(row, "paravirt")) {
-        monitor_cmd(c, "hv-paravirt", stats, &rc);
-    } else if (!strcmp(row, "hwassist")) {
-        monitor_cmd(c, "hv-hwassist", stats, &rc);
+        monitor_cmd(c, "hv-paravirt", false, stats, &rc);
+    } else if (!strcmp(row, "hwassist") || !strcmp(row, "hwassist-ioeventfd")) {
+        monitor_cmd(c, "hv-hwassist", !strcmp(row, "hwassist-ioeventfd"), stats, &rc);
     } else if (!strcmp(row, "qemu-tcg") || !strcmp(row, "qemu-kvm")) {
         qemu_cmd(c, !strcmp(row, "qemu-kvm"), &rc);
-    } else if (!strcmp(row, "hwassist-svm")) {
+    } else if (!strncmp(row, "hwassist-svm", 12)) {
         char svmlog[600];
         snprintf(svmlog, sizeof(svmlog), "%s/%s.run%u.serial", log_dir, row, run);
-        svm_cmd(c, svmlog, &rc);
+        svm_cmd(c, !strcmp(row, "hwassist-svm-ioeventfd"), svmlog, &rc);
     }
 
     struct spawn_result sr;

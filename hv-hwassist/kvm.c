@@ -102,14 +102,9 @@ static int kvm_add_ram(struct kvm_vm *vm, struct hv_machine *m)
     return 0;
 }
 
-/* MSI address 0xFEE0_0000 | (destination APIC ID << 12): physical mode,
- * APIC 0; data: the vector, delivery mode fixed (000), edge (SDM Vol. 3A
- * 11.11.1, 11.11.2). */
-#define MSI_ADDRESS_APIC0 0xfee00000u
-
 int kvm_signal_vector(struct kvm_vm *vm, unsigned vector)
 {
-    struct kvm_msi msi = {.address_lo = MSI_ADDRESS_APIC0, .data = vector & 0xff};
+    struct kvm_msi msi = {.address_lo = KVM_MSI_ADDRESS_APIC0, .data = vector & 0xff};
     return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -1 : 0;
 }
 

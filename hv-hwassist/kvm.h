@@ -26,6 +26,11 @@ int kvm_open(struct kvm_vm *vm, const char *prog);
 /* VM with RAM, in-kernel irqchip and one vCPU with KVM's supported CPUID. */
 int kvm_create_machine(struct kvm_vm *vm, struct hv_machine *m);
 
+/* MSI address 0xFEE0_0000 | (destination APIC ID << 12): physical mode,
+ * APIC 0; the data is the vector, delivery mode fixed (000), edge (SDM
+ * Vol. 3A 11.11.1, 11.11.2). */
+#define KVM_MSI_ADDRESS_APIC0 0xfee00000u
+
 /* A device's interrupt: an MSI to local APIC 0 with the vector, fixed
  * delivery, edge (SDM Vol. 3A 11.11, "Message Signalled Interrupts"),
  * through KVM_SIGNAL_MSI; the in-kernel APIC queues it like any other.

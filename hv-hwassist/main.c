@@ -16,6 +16,7 @@
 
 #include "abi/hvlab_abi.h"
 #include "hv-hwassist/entry_state.h"
+#include "hv-hwassist/io_thread.h"
 #include "hv-hwassist/kvm.h"
 #include "hv-hwassist/kvm_stats.h"
 #include "hv-hwassist/run.h"
@@ -31,6 +32,9 @@ static const struct hv_cli_info cli_info = {
                "accesses to the device models reach this monitor.  --stats names the KVM\n"
                "backend in use (kvm_intel, kvm_amd or kvm_pvm, a software backend whose\n"
                "numbers are not VT-x/AMD-V numbers).",
+    .extra_options = "  --ioeventfd     virtio kicks by KVM ioeventfd to an I/O thread, completions\n"
+                     "                  by irqfd: no exit to this monitor per request\n",
+    .ioeventfd = true,
 };
 
 static struct hv_machine machine = {.prog = "hv-hwassist"};
@@ -110,6 +114,8 @@ static int setup(struct hv_machine *m, enum hvlab_kvm_backend backend)
     /* KVM's own counters go into every benchmark bracket too: most exits
      * never reach this monitor (docs/hwassist.md). */
     kvm_stats_attach(&m->stats, &vm, m->prog);
+    if (m->opt.ioeventfd && (rc = io_thread_start(&vm, m)))
+        return rc;
     return enter_guest(m, &e);
 }
 

@@ -25,6 +25,7 @@ static void print_help(const struct hv_cli_info *info)
            "  --disk FILE     a virtio-blk disk backed by FILE (virtio-mmio slot 0)\n"
            "  --disk-readonly the disk refuses writes (VIRTIO_BLK_F_RO)\n"
            "  --module FILE   a multiboot module (multiboot kernels only; repeatable)\n"
+           "%s"
            "  -h, --help      this text\n"
            "\nThe guest console is on stdout.  Exit status: the guest's exit code (0..%u),\n"
            "%d usage or input error, %d this host cannot run the technique, %d triple fault,\n"
@@ -32,7 +33,8 @@ static void print_help(const struct hv_cli_info *info)
            "GUEST.elf is an hvlab guest (ELF64, 64-bit entry with boot info) or a\n"
            "multiboot v1 kernel (32-bit entry; isa-debug-exit at port 0xf4 gives (v << 1) | 1).\n",
            HV_DEFAULT_MEM_MIB, (unsigned long long)(HVLAB_RAM_MIN >> 20),
-           (unsigned long long)(HVLAB_RAM_MAX >> 20), HV_STATUS_TIMEOUT, HVLAB_GUEST_EXIT_MAX,
+           (unsigned long long)(HVLAB_RAM_MAX >> 20), HV_STATUS_TIMEOUT,
+           info->extra_options ? info->extra_options : "", HVLAB_GUEST_EXIT_MAX,
            HV_STATUS_USAGE, HV_STATUS_SKIP, HV_STATUS_TRIPLE_FAULT, HV_STATUS_GUEST_CRASH,
            HV_STATUS_GUEST_RULE, HV_STATUS_TIMEOUT, HV_STATUS_MONITOR);
 }
@@ -90,6 +92,8 @@ enum hv_cli_result hv_parse_cli(const struct hv_cli_info *info, int argc, char *
             o->trace = true;
         } else if (!strcmp(a, "--disk-readonly")) {
             o->disk_readonly = true;
+        } else if (!strcmp(a, "--ioeventfd") && info->ioeventfd) {
+            o->ioeventfd = true;
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--timeout") || !strcmp(a, "--module") ||
                    !strcmp(a, "--stats-file") || !strcmp(a, "--disk")) {
             if (!val) {

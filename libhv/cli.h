@@ -21,6 +21,7 @@ struct hv_options {
     bool trace;                  /* one stderr line per exit               */
     const char *disk_path;       /* --disk: virtio-blk backing file        */
     bool disk_readonly;          /* --disk-readonly                        */
+    bool ioeventfd;              /* --ioeventfd (hv-hwassist only)         */
     const char *guest_path;
     int guest_argc;              /* the guest command line, as words      */
     char **guest_argv;
@@ -33,6 +34,8 @@ struct hv_cli_info {
     const char *prog;            /* "hv-hwassist"                          */
     const char *summary;         /* one line: the technique                */
     const char *details;         /* a paragraph; may be NULL               */
+    const char *extra_options;   /* more lines for --help's option list    */
+    bool ioeventfd;              /* the monitor accepts --ioeventfd        */
 };
 
 enum hv_cli_result { HV_CLI_RUN = 0, HV_CLI_EXIT_OK = 1, HV_CLI_USAGE = 2 };

@@ -56,9 +56,11 @@ struct hv_stats {
  * Call it at set-up time and keep the slot: stats_inc() is the hot path. */
 unsigned stats_reason(struct hv_stats *st, const char *reason);
 
+/* Atomic: hv-hwassist's I/O thread counts device events beside the vCPU
+ * thread's exits (relaxed: a count, not an ordering). */
 static inline void stats_inc(struct hv_stats *st, unsigned slot)
 {
-    st->count[slot]++;
+    __atomic_fetch_add(&st->count[slot], 1, __ATOMIC_RELAXED);
 }
 
 /* The same for an event that is not an exit of its own (an interrupt

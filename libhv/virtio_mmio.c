@@ -226,7 +226,7 @@ static int serve_available(struct virtio_mmio *vm, unsigned q)
  * that store would otherwise wait for a kick the driver will not send
  * (§2.7.10, the same re-check as Linux's virtqueue_enable_cb).
  */
-int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q)
+static int notify_locked(struct virtio_mmio *vm, unsigned q)
 {
     if (q >= vm->ops->num_queues)
         return -1;
@@ -236,6 +236,10 @@ int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q)
     if (!(vm->status & VIRTIO_STATUS_DRIVER_OK) || needs_reset(vm) || !vq->ready || vq->broken)
         return 0;                /* §3.1.1: nothing is served before DRIVER_OK */
     bool served = false;
+    /* While it serves, the device asks not to be kicked (used->flags
+     * NO_NOTIFY; with EVENT_IDX avail_event stays behind): a driver on
+     * another CPU adding requests meanwhile need not exit to say so. */
+    virtq_set_notify(&vm->m->mem, vq, true);
     for (unsigned round = 0; round < 2 && !vq->broken; round++) {
         served |= serve_available(vm, q);
         virtq_set_notify(&vm->m->mem, vq, false);
@@ -243,6 +247,14 @@ int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q)
     if (served && !vq->broken && virtq_need_interrupt(&vm->m->mem, vq))
         raise_vring_interrupt(vm);
     return 0;
+}
+
+int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q)
+{
+    pthread_mutex_lock(&vm->lock);
+    int rc = notify_locked(vm, q);
+    pthread_mutex_unlock(&vm->lock);
+    return rc;
 }
 
 /* ---- the register file -------------------------------------------------------------- */
@@ -268,11 +280,33 @@ static void config_read(struct virtio_mmio *vm, uint64_t off, unsigned size, uin
         vm->ops->config_read(vm->dev, (uint32_t)c, size, value);
 }
 
+static void mmio_read_locked(struct virtio_mmio *vm, uint64_t off, unsigned size,
+                             uint64_t *value);
+static void mmio_write_locked(struct virtio_mmio *vm, uint64_t off, unsigned size, uint64_t value);
+
 static void mmio_read(struct hv_machine *m, void *dev, uint64_t off, unsigned size,
                       uint64_t *value)
 {
     struct virtio_mmio *vm = dev;
     (void)m;
+    pthread_mutex_lock(&vm->lock);
+    mmio_read_locked(vm, off, size, value);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void mmio_write(struct hv_machine *m, void *dev, uint64_t off, unsigned size,
+                       uint64_t value)
+{
+    struct virtio_mmio *vm = dev;
+    (void)m;
+    pthread_mutex_lock(&vm->lock);
+    mmio_write_locked(vm, off, size, value);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void mmio_read_locked(struct virtio_mmio *vm, uint64_t off, unsigned size,
+                             uint64_t *value)
+{
     if (!register_access_ok(vm, off, size, false)) {
         *value = 0;
         return;
@@ -297,12 +331,9 @@ static void mmio_read(struct hv_machine *m, void *dev, uint64_t off, unsigned si
     }
 }
 
-static void mmio_write(struct hv_machine *m, void *dev, uint64_t off, unsigned size,
-                       uint64_t value)
+static void mmio_write_locked(struct virtio_mmio *vm, uint64_t off, unsigned size, uint64_t value)
 {
-    struct virtio_mmio *vm = dev;
     uint32_t v = (uint32_t)value;
-    (void)m;
     if (!register_access_ok(vm, off, size, true) || off >= VIRTIO_MMIO_CONFIG)
         return;                  /* blk's configuration is read-only */
     switch (off) {
@@ -318,7 +349,7 @@ static void mmio_write(struct hv_machine *m, void *dev, uint64_t off, unsigned s
         break;
     case VIRTIO_MMIO_QUEUE_READY: queue_ready_write(vm, v); break;
     case VIRTIO_MMIO_QUEUE_NOTIFY:
-        if (virtio_mmio_notify(vm, v))
+        if (notify_locked(vm, v))
             virtio_mmio_needs_reset(vm, "QueueNotify for queue %u, which does not exist", v);
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK: vm->interrupt_status &= ~v; break;
@@ -340,6 +371,7 @@ int virtio_mmio_attach(struct hv_machine *m, struct virtio_mmio *vm, unsigned sl
     *vm = (struct virtio_mmio){.m = m, .ops = ops, .dev = dev, .slot = slot,
                                .base = HVLAB_VIRTIO_MMIO_BASE + slot * HVLAB_VIRTIO_MMIO_SIZE,
                                .irq_vector = irq_vector};
+    pthread_mutex_init(&vm->lock, NULL);
     /* Events, not exits (the exit is the MMIO write or the hypercall that
      * carried the kick); the statistics keep the names, so static ones. */
     vm->ev_notify = stats_event(&m->stats, "virtio queue notified");

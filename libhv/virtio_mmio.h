@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "abi/hvlab_abi.h"
@@ -60,6 +61,10 @@ struct virtio_mmio_queue_regs {  /* what the driver wrote, before QueueReady */
 };
 
 struct virtio_mmio {
+    /* The vCPU thread (register accesses) and, with hv-hwassist
+     * --ioeventfd, an I/O thread (notifications) both drive the device:
+     * every entry point takes this lock. */
+    pthread_mutex_t lock;
     struct hv_machine *m;
     const struct virtio_device_ops *ops;
     void *dev;
@@ -86,11 +91,12 @@ struct virtio_mmio {
 int virtio_mmio_attach(struct hv_machine *m, struct virtio_mmio *vm, unsigned slot,
                        unsigned irq_vector, const struct virtio_device_ops *ops, void *dev);
 
-/* The driver notified queue q (QueueNotify, or the paravirtual hypercall):
- * serve every request it made available, return them, and raise the
- * interrupt if the driver wants one.  Returns 0, or -1 when q is not a
- * queue of this device (the hypercall then returns an error; through the
- * register it is a driver error). */
+/* The driver notified queue q (QueueNotify, the paravirtual hypercall, or
+ * an ioeventfd read by hv-hwassist's I/O thread): serve every request it
+ * made available, return them, and raise the interrupt if the driver wants
+ * one.  Returns 0, or -1 when q is not a queue of this device (the
+ * hypercall then returns an error; through the register it is a driver
+ * error).  Takes the device's lock. */
 int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q);
 
 /* A driver error: DEVICE_NEEDS_RESET, a configuration-change interrupt,

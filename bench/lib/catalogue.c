@@ -85,8 +85,21 @@ const struct row_def bench_rows[] = {
      "hardware-assisted on AMD-V + nested paging (hv-hwassist on KVM inside QEMU TCG: "
      "exit counts faithful to hardware, times not)",
      true},
+    {"hwassist-ioeventfd",
+     "hv-hwassist --ioeventfd on this machine's /dev/kvm: virtio kicks by ioeventfd to an I/O "
+     "thread, completions by irqfd (the io group only)",
+     true, true},
+    {"hwassist-svm-ioeventfd",
+     "hv-hwassist --ioeventfd on AMD-V inside QEMU TCG (the io group only; exit counts "
+     "faithful, times not)",
+     true, true},
 };
 const size_t bench_rows_len = sizeof(bench_rows) / sizeof(bench_rows[0]);
+
+bool row_times_emulated(const char *row)
+{
+    return !strncmp(row, "hwassist-svm", 12);
+}
 
 int bench_index(const char *name)
 {

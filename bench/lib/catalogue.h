@@ -20,7 +20,15 @@ struct row_def {
     const char *name;            /* exactly as results.json names it          */
     const char *title;           /* one line for the report                   */
     bool exit_counters;          /* the row reports exits by reason           */
+    bool io_only;                /* a variant that runs only the io group     */
 };
+
+/* Rows whose times are QEMU TCG's (hwassist-svm*): exit counts, not times. */
+bool row_times_emulated(const char *row);
+/* The reason an io-only row gives for the other groups. */
+#define IO_ONLY_REASON                                                                        \
+    "--ioeventfd changes only how virtio notifications and completions travel: the other "  \
+    "groups are the row without it"
 
 extern const struct bench_def bench_catalogue[];
 extern const size_t bench_catalogue_len;

@@ -197,7 +197,9 @@ static int run_gnuplot(struct plot_ctx *c, const char *script, const char *png)
 /* A row's key title: hwassist-svm's times are QEMU TCG's, and say so. */
 static const char *row_label(const char *row)
 {
-    return strcmp(row, "hwassist-svm") ? row : "hwassist-svm (emulated times)";
+    if (!strcmp(row, "hwassist-svm"))
+        return "hwassist-svm (emulated times)";
+    return strcmp(row, "hwassist-svm-ioeventfd") ? row : "hwassist-svm-ioeventfd (emulated)";
 }
 
 /* ---- plot 1: exit latencies ------------------------------------------------ */

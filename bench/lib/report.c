@@ -34,7 +34,7 @@
  * other; hwassist-svm is left out of every timing comparison: its times
  * are QEMU TCG emulating the SVM hardware. */
 static const char *const compared_rows[] = {"trap-emulate", "paravirt", "hwassist", "qemu-kvm",
-                                            "qemu-tcg"};
+                                            "qemu-tcg", "hwassist-ioeventfd"};
 #define N_COMPARED (sizeof(compared_rows) / sizeof(compared_rows[0]))
 
 struct rep {
@@ -292,7 +292,7 @@ static void section_intro(struct rep *r)
             fputs(" (Neither row ran in this report: see \"Not run\" below.)", f);
         fputs("\n\n", f);
     }
-    if (ran(r, "hwassist-svm"))
+    if (ran(r, "hwassist-svm") || ran(r, "hwassist-svm-ioeventfd"))
         fputs("**hwassist-svm: its exits/op are what AMD-V hardware with nested paging does "
               "(KVM on the SVM CPU that QEMU TCG emulates); its times are TCG emulation times, "
               "not comparable with the other rows.**\n\n", f);
@@ -522,7 +522,7 @@ static bool annotate_io(struct rep *r, const char *row, const char *bench,
  * without it, per row that counts them. */
 static bool sentence_event_idx(struct rep *r)
 {
-    bool first = true;
+    bool first = true, same = true;
     char a[32], b[32], c[32], d[32];
     for (size_t i = 0; i < bench_rows_len; i++) {
         const char *row = bench_rows[i].name;
@@ -536,13 +536,19 @@ static bool sentence_event_idx(struct rep *r)
                 row, fmt_exits(a, sizeof(a), off->notifies_per_op),
                 fmt_exits(b, sizeof(b), on->notifies_per_op),
                 fmt_exits(c, sizeof(c), off->irqs_per_op), fmt_exits(d, sizeof(d), on->irqs_per_op));
+        same &= fabs(on->notifies_per_op - off->notifies_per_op) < 1e-9 &&
+                fabs(on->irqs_per_op - off->irqs_per_op) < 1e-9;
         first = false;
     }
-    if (!first)
-        fputs(". The hvlab devices serve a queue inside the kick's exit, so a batch is one kick "
-              "and one interrupt either way; the event index pays off when the device runs "
-              "beside the driver (an I/O thread) and can tell it not to kick or interrupt "
-              "while it is busy.\n", r->f);
+    if (!first && same)
+        fputs(". The same with and without here: the driver already batches (one kick per 32 "
+              "requests), and a device that serves inside the kick's exit, or an I/O thread on "
+              "the vCPU's CPU, is idle whenever the driver looks. The event index pays off when "
+              "device and driver run at the same time on different CPUs: the device then asks "
+              "for no kick while it is busy, the driver for no interrupt until it needs one.\n",
+              r->f);
+    else if (!first)
+        fputs(".\n", r->f);
     return !first;
 }
 
@@ -811,7 +817,7 @@ static void put_time_cell(struct rep *r, struct notes *ns, const char *row, cons
     double nat = med(r, "native", bench);
     /* no ratio for hwassist-svm: its times are emulated, a ratio would
      * invite a comparison that means nothing */
-    if (strcmp(row, "native") && strcmp(row, "hwassist-svm") && isfinite(nat))
+    if (strcmp(row, "native") && !row_times_emulated(row) && isfinite(nat))
         fprintf(r->f, " %s", fmt_ratio(a, sizeof(a), e->median / nat));
     fmt_in(b, sizeof(b), e->min, s);
     fmt_in(c, sizeof(c), e->max, s);

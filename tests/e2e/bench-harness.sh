@@ -33,14 +33,15 @@ for key in cpu kernel kvm_backend topology pinning; do
 done
 
 # Every pair, exactly once, ok or n/a with a reason.
-rows="native container trap-emulate paravirt hwassist qemu-tcg qemu-kvm hwassist-svm"
+rows="native container trap-emulate paravirt hwassist qemu-tcg qemu-kvm hwassist-svm
+      hwassist-ioeventfd hwassist-svm-ioeventfd"
 nbench=$(jq_get '[.results[].bench] | unique | length')
 [ "$nbench" -ge 41 ] || fail "only $nbench distinct benchmarks in results.json (the catalogue has 41)"
 for row in $rows; do
     n=$(jq_get "[.results[] | select(.row == \"$row\")] | length")
     [ "$n" -eq "$nbench" ] || fail "row $row has $n entries, expected $nbench"
 done
-[ "$(jq_get '.results | length')" -eq $((8 * nbench)) ] || fail "entries for rows not in the list"
+[ "$(jq_get '.results | length')" -eq $((10 * nbench)) ] || fail "entries for rows not in the list"
 bad=$(jq_get '[.results[] | select((.status == "ok" and (.median > 0 | not))
                 or (.status == "n/a" and (.reason | length) == 0)
                 or (.status != "ok" and .status != "n/a"))] | length')

@@ -335,7 +335,7 @@ static void report_io_table_shows_throughput_percentiles_kicks_and_event_idx(voi
                                "(kicks 1.00, interrupts 1.00; virtio-blk 3.00, emulate cli "
                                "2.00)"));
     assert_non_null(strstr(md, "- **EVENT_IDX** (io.blk_read_iops_qd32, per request, without → "
-                               "with): trap-emulate 0.50 → 0.03 kicks, 0.25 → 0.03 interrupts."));
+                               "with): trap-emulate 0.50 → 0.03 kicks, 0.25 → 0.03 interrupts.\n"));
     assert_non_null(strstr(md, "- **Storage through a paravirtual disk (virtio-blk)**: "));
     free(md);
     results_free(&res);
@@ -449,8 +449,10 @@ static void report_starts_with_the_software_kvm_warning(void **state)
     assert_non_null(what);
     assert_true(svm < what);
     assert_non_null(strstr(what, "the full catalogue (41 benchmarks), 3 runs per row"));
-    assert_non_null(strstr(what, "Not run: qemu-kvm (qemu-system-x86\\_64") ||
-                    strstr(what, "Not run: qemu-kvm (qemu-system-x86_64"));
+    assert_non_null(strstr(what, "Not run: qemu-kvm, hwassist-ioeventfd, hwassist-svm-ioeventfd "
+                                 "(qemu-system-x86\\_64") ||
+                    strstr(what, "Not run: qemu-kvm, hwassist-ioeventfd, hwassist-svm-ioeventfd "
+                                 "(qemu-system-x86_64"));
     free(md);
 
     res.software_kvm = false;

@@ -19,14 +19,17 @@ static void catalogue_lists_rows_in_the_documented_order(void **state)
 {
     (void)state;
     static const char *const rows[] = {"native", "container", "trap-emulate", "paravirt",
-                                       "hwassist", "qemu-tcg", "qemu-kvm", "hwassist-svm"};
-    assert_int_equal(bench_rows_len, 8);
-    for (size_t i = 0; i < 8; i++) {
+                                       "hwassist", "qemu-tcg", "qemu-kvm", "hwassist-svm",
+                                       "hwassist-ioeventfd", "hwassist-svm-ioeventfd"};
+    assert_int_equal(bench_rows_len, 10);
+    for (size_t i = 0; i < 10; i++) {
         assert_string_equal(bench_rows[i].name, rows[i]);
         assert_true(strlen(bench_rows[i].title) > 0);
         bool counters = !strcmp(rows[i], "trap-emulate") || !strcmp(rows[i], "paravirt") ||
-                        !strcmp(rows[i], "hwassist") || !strcmp(rows[i], "hwassist-svm");
+                        !strncmp(rows[i], "hwassist", 8);
         assert_int_equal(bench_rows[i].exit_counters, counters);
+        assert_int_equal(bench_rows[i].io_only, strstr(rows[i], "-ioeventfd") != NULL);
+        assert_int_equal(row_times_emulated(rows[i]), !strncmp(rows[i], "hwassist-svm", 12));
         assert_ptr_equal(row_find(rows[i]), &bench_rows[i]);
         assert_int_equal(row_index(rows[i]), (int)i);
     }
