@@ -4,7 +4,8 @@
  *   blkcrc [poll] [noevent]   CRC-32 (as zlib computes it) of the whole
  *                             disk: "blkcrc: sectors=N crc32=XXXXXXXX"
  *   blkcopy [poll] [noevent]  copies the first half of the disk onto the
- *                             second half, flushes, "blkcopy: ok"
+ *                             second half, flushes, "blkcopy: ok (N sectors
+ *                             copied)"
  * `noevent` leaves VIRTIO_F_EVENT_IDX out of the negotiation; `poll` waits
  * for completions by polling the used ring instead of for interrupts.
  *

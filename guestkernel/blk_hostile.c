@@ -9,8 +9,10 @@
  * A request that is well formed but asks for something impossible (a
  * sector past the end) must instead complete with VIRTIO_BLK_S_IOERR.
  * After every case the driver resets the device and, at the end, reads
- * sector 0 to show that it still works.  Prints one line per case and
- * "blkhostile: N cases, all refused"; exit code 1 if any case was not.
+ * sector 0 to show that it still works.  On paravirt one more case aims a
+ * read at a pinned page table.  Prints one line per case and "blkhostile:
+ * N cases, all refused; the device works after each reset"; exit code 1 if
+ * any case was not.
  */
 #include "kernel.h"
 #include "blk.h"
@@ -211,6 +213,40 @@ static bool run_ioerr_case(uint64_t buf)
     return true;
 }
 
+/*
+ * Paravirtual only: a disk read aimed at one of the guest's own page
+ * tables.  The guest may not write a pinned table (every entry goes
+ * through HVC_MMU_UPDATE and is validated), so neither may a device on its
+ * behalf: the read must fail and leave the table as it was.  (Natively the
+ * tables are the guest's to write: there the same read is legal.)
+ */
+static bool run_pinned_table_case(void)
+{
+    struct blk b;
+    const char *why = "";
+    uint64_t table = platform->alloc_table(1);
+    if (!table) {
+        kprintf("FAIL read-into-pinned-table: no page table\n");
+        return false;
+    }
+    int st = blk_open(&b, true, false, &why) ? -1
+             : blk_request(&b, VIRTIO_BLK_T_IN, 0, table, 512, &why);
+    bool reset = virtio_status(&b.dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    blk_close(&b);
+    bool untouched = true;
+    for (unsigned i = 0; i < 512 / 8; i++)
+        untouched &= ((const uint64_t *)(uintptr_t)table)[i] == 0;
+    platform->free_table(table);
+    if (!untouched || (st != VIRTIO_BLK_S_IOERR && !reset)) {
+        kprintf("FAIL read-into-pinned-table: status %d, the table %s\n", st,
+                untouched ? "untouched" : "WRITTEN");
+        return false;
+    }
+    kprintf("ok read-into-pinned-table: %s, the table untouched\n",
+            reset ? "DEVICE_NEEDS_RESET" : "VIRTIO_BLK_S_IOERR");
+    return true;
+}
+
 static bool still_works(uint64_t buf)
 {
     struct blk b;
@@ -250,6 +286,10 @@ int cmd_blkhostile(int argc, char **argv)
         refused += run_reset_case(&reset_cases[i], buf);
     refused += run_ioerr_case(buf);
     n++;
+    if (platform_is_paravirt()) {
+        refused += run_pinned_table_case();
+        n++;
+    }
     bool works = still_works(buf);
     if (refused != n || !works) {
         kprintf("blkhostile: %u of %u cases refused%s\n", refused, n,

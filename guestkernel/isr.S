@@ -70,8 +70,8 @@ ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
 ISR_NOERR 32                            /* TIMER_VECTOR */
-/* VIRTIO_VECTOR_BASE..+7: the virtio-mmio slots' interrupts
- * (HVLAB_VIRTIO_IRQ_VECTOR in abi/hvlab_abi.h). */
+/* 64..71: the virtio-mmio slots' interrupts, HVLAB_VIRTIO_IRQ_VECTOR(0..7)
+ * in abi/hvlab_abi.h. */
 ISR_NOERR 64
 ISR_NOERR 65
 ISR_NOERR 66

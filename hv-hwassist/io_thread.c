@@ -113,8 +113,12 @@ static int wire_slot(struct kvm_vm *vm, struct hv_machine *m, unsigned s)
     io.irq[s] = eventfd(0, EFD_CLOEXEC);
     if (io.kick[s] < 0 || io.irq[s] < 0)
         return fail(m, "eventfd");
+    /* Data match 0: a kick of queue 0 (the only queue) stays in the
+     * kernel; any other value still exits to user space, where the
+     * transport calls it the driver error it is. */
     struct kvm_ioeventfd kick = {.addr = m->virtio[s]->base + VIRTIO_MMIO_QUEUE_NOTIFY,
-                                 .len = 4, .fd = io.kick[s]};
+                                 .len = 4, .fd = io.kick[s], .datamatch = 0,
+                                 .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
     if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &kick))
         return fail(m, "KVM_IOEVENTFD on QueueNotify");
     struct kvm_irqfd irq = {.fd = (uint32_t)io.irq[s], .gsi = FIRST_GSI + s};

@@ -43,6 +43,21 @@ static const struct hv_cli_info cli_info = {
 static struct hv_machine machine = {.prog = PROG};
 static struct pv_vcpu vcpu;
 
+/* A device writes guest RAM for the guest (a read's data, the used ring):
+ * never into a pinned page table, which the guest itself may not write
+ * (docs/paravirt.md §7.5) — or a disk read could plant entries that no
+ * HVC_MMU_UPDATE validated. */
+static bool paravirt_dma_guard(void *ctx, uint64_t gpa, uint64_t len)
+{
+    const struct pv_vcpu *v = ctx;
+    if (!len || !v->frames)
+        return true;
+    for (uint64_t pfn = gpa >> 12; pfn <= (gpa + len - 1) >> 12; pfn++)
+        if (pfn >= v->nframes || v->frames[pfn].level)
+            return false;
+    return true;
+}
+
 static void paravirt_raise_irq(struct hv_machine *m, unsigned vector)
 {
     (void)m;
@@ -82,6 +97,8 @@ static int load_input(struct pv_vcpu *v, struct guest_entry *e)
         fprintf(stderr, PROG ": %s\n", err);
         return HV_STATUS_USAGE;
     }
+    m->mem.dma_guard = paravirt_dma_guard;
+    m->mem.dma_guard_ctx = v;
     if (hv_add_platform_devices(m)) {
         fprintf(stderr, PROG ": cannot register the platform devices\n");
         return HV_STATUS_MONITOR;

@@ -66,8 +66,9 @@ static bool timed_out(struct vcpu *v)
 }
 
 /* HLT: the virtual CPU sleeps until the next interrupt.  With IF clear or
- * no timer armed nothing can ever wake it (this platform has no other
- * interrupt source): say so instead of sleeping forever. */
+ * no timer armed nothing can ever wake it (the virtio devices complete
+ * inside the exit that kicked them, so their interrupts are already in IRR
+ * and deliver_events has taken them): say so instead of sleeping forever. */
 static void wait_for_interrupt(struct vcpu *v)
 {
     uint64_t deadline = vapic_next_deadline_ns(v);

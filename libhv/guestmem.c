@@ -81,6 +81,12 @@ void guest_mem_destroy(struct guest_mem *gm)
 }
 
 /* Written as gpa <= size && len <= size - gpa so that no sum can wrap. */
+bool gm_dma_write_ok(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+    return gm_range_ok(gm, gpa, len) &&
+           (!gm->dma_guard || gm->dma_guard(gm->dma_guard_ctx, gpa, len));
+}
+
 bool gm_range_ok(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
     return gm->host && gpa <= gm->size && len <= gm->size - gpa;

@@ -31,6 +31,11 @@ struct guest_mem {
     int fd;                      /* the memfd (close-on-exec); -1 if none  */
     uint8_t *host;               /* monitor mapping of guest-physical 0    */
     uint64_t size;               /* bytes of RAM; multiple of GM_PAGE_SIZE */
+    /* Optional: a monitor that keeps some guest pages out of the guest's
+     * reach (hv-paravirt's pinned page tables) says whether a device may
+     * write [gpa, gpa + len) on the guest's behalf; NULL: any RAM. */
+    bool (*dma_guard)(void *ctx, uint64_t gpa, uint64_t len);
+    void *dma_guard_ctx;
 };
 
 /* Checks a RAM size: HVLAB_RAM_MIN..HVLAB_RAM_MAX and a multiple of 4 KiB.
@@ -47,6 +52,11 @@ void guest_mem_destroy(struct guest_mem *gm);
 /* True when every byte of [gpa, gpa + len) is RAM.  len 0 is in range when
  * gpa <= size (an empty range at the end of RAM). */
 bool gm_range_ok(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Whether a device model may write [gpa, gpa + len) for the guest (a
+ * virtio buffer, a used ring): in RAM, and allowed by dma_guard.  A DMA
+ * write must not reach what the guest itself may not write. */
+bool gm_dma_write_ok(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /* Host pointer to [gpa, gpa + len), or NULL when any byte is outside RAM
  * or the range wraps around 2^64. */

@@ -42,7 +42,10 @@ static int each_span(const struct guest_mem *gm, const struct virtq_req *req, bo
         }
         uint32_t chunk = (uint32_t)(s->len - from < len ? s->len - from : len);
         uint8_t *host = gm_ptr(gm, s->gpa + from, chunk);
-        if (!host || fn(ctx, host, chunk))
+        /* A write for the guest may only land where the guest could write
+         * itself (gm_dma_write_ok: not in hv-paravirt's pinned tables). */
+        if (!host || (writable && !gm_dma_write_ok(gm, s->gpa + from, chunk)) ||
+            fn(ctx, host, chunk))
             return -1;
         len -= chunk;
         from = 0;

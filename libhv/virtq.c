@@ -300,6 +300,18 @@ int virtq_pop(const struct guest_mem *gm, struct virtq *vq, struct virtq_req *re
  * ours to use.  A push after the queue was disabled (a reset while the request
  * was in flight) is refused too, and does not mark it broken: the driver did
  * nothing wrong, the completion simply has nowhere to go. */
+/* The whole used ring, its avail_event included: every device write to
+ * the ring goes through gm_dma_write_ok, which a monitor may narrow. */
+static uint64_t used_ring_bytes(const struct virtq *vq)
+{
+    return USED_RING + (uint64_t)USED_ELEM_SIZE * vq->size + 2;
+}
+
+static bool used_ring_writable(const struct guest_mem *gm, const struct virtq *vq)
+{
+    return gm_dma_write_ok(gm, vq->used_gpa, used_ring_bytes(vq));
+}
+
 int virtq_push(struct guest_mem *gm, struct virtq *vq, uint16_t head, uint32_t written,
                char *why, size_t whylen)
 {
@@ -320,6 +332,13 @@ int virtq_push(struct guest_mem *gm, struct virtq *vq, uint16_t head, uint32_t w
         return queue_broken(vq, why, whylen, "device returned head %u, outside the queue size %u",
                             head, vq->size);
 
+    if (!used_ring_writable(gm, vq))
+        return queue_broken(vq, why, whylen, "the used ring at 0x%llx is %s",
+                            (unsigned long long)vq->used_gpa,
+                            gm_range_ok(gm, vq->used_gpa, used_ring_bytes(vq))
+                                ? "in memory the device may not write (a page the hypervisor "
+                                  "protects from the guest)"
+                                : "not in guest RAM");
     uint16_t slot = vq->used_idx & (uint16_t)(vq->size - 1);
     uint64_t elem_gpa = field_gpa(vq->used_gpa, USED_RING + (uint64_t)USED_ELEM_SIZE * slot);
     struct virtq_used_elem e = { .id = head, .len = written };
@@ -390,13 +409,13 @@ void virtq_set_notify(struct guest_mem *gm, struct virtq *vq, bool suppress)
     if (vq->broken || !vq->ready || !size_valid(vq->size))
         return;
     int rc = 0;
-    if (vq->event_idx) {
-        if (!suppress)
-            rc = gm_write_u16(gm, avail_event_gpa(vq), vq->last_avail);
-    } else {
+    if (!used_ring_writable(gm, vq))
+        rc = -1;
+    else if (vq->event_idx && !suppress)
+        rc = gm_write_u16(gm, avail_event_gpa(vq), vq->last_avail);
+    else if (!vq->event_idx)
         rc = gm_write_u16(gm, field_gpa(vq->used_gpa, USED_FLAGS),
                           suppress ? VIRTQ_USED_F_NO_NOTIFY : 0);
-    }
     if (rc)
         vq->broken = true;
     /* The device re-checks avail->idx after this: the store must be visible

@@ -14,8 +14,9 @@
  *
  * Everything in those areas is guest-controlled and can change at any time:
  * every field is read once into a local copy, then validated, then used.
- * A malformed queue (an index jump, a head or next out of range, a loop, a
- * chain longer than the queue, an address outside RAM, a readable
+ * A malformed queue (an index jump, a head or next out of range, a chain
+ * that comes back to a descriptor it visited, one longer than
+ * VIRTQ_MAX_SEGS, an address outside RAM, a readable
  * descriptor after a writable one, INDIRECT when it was not offered, a
  * ring outside RAM) is reported with a one-line reason; the transport then
  * sets DEVICE_NEEDS_RESET (§2.1.2) and the device stops using the queue.

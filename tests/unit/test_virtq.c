@@ -310,6 +310,34 @@ static void push_fails_when_used_ring_left_ram(void **state)
     assert_int_equal(d.vq.used_idx, 0);
 }
 
+/* A monitor's guard (hv-paravirt: its pinned page tables) covers the used
+ * ring: the device writes nothing there and breaks the queue. */
+static uint64_t guarded_page;
+static bool guard_one_page(void *ctx, uint64_t gpa, uint64_t len)
+{
+    (void)ctx;
+    return gpa + len <= guarded_page || gpa >= guarded_page + GM_PAGE_SIZE;
+}
+
+static void push_refuses_a_used_ring_the_monitor_protects(void **state)
+{
+    struct drv d;
+    drv_init(&d, *state, 8, false);
+    guarded_page = USED & ~(GM_PAGE_SIZE - 1);
+    d.gm->dma_guard = guard_one_page;
+    assert_int_equal(push(&d, 0, 1), -1);
+    d.gm->dma_guard = NULL;
+    assert_why_has(d.why, "may not write");
+    assert_true(d.vq.broken);
+    assert_int_equal(used_idx_in_ram(&d), 0);
+    /* and gm_dma_write_ok itself: RAM and the guard both count */
+    d.gm->dma_guard = guard_one_page;
+    assert_false(gm_dma_write_ok(d.gm, guarded_page + 100, 1));
+    assert_true(gm_dma_write_ok(d.gm, guarded_page + GM_PAGE_SIZE, 1));
+    assert_false(gm_dma_write_ok(d.gm, RAM - 1, 2));
+    d.gm->dma_guard = NULL;
+}
+
 static void push_refuses_when_queue_not_ready(void **state)
 {
     struct drv d;
@@ -805,6 +833,7 @@ int main(void)
         T(push_publishes_used_element_then_index),
         T(push_rejects_head_out_of_range),
         T(push_fails_when_used_ring_left_ram),
+        T(push_refuses_a_used_ring_the_monitor_protects),
         T(push_refuses_when_queue_not_ready),
         T(free_running_indexes_wrap_at_65536),
         T(pop_rejects_avail_index_jump),
