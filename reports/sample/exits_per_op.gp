@@ -19,4 +19,5 @@ set logscale y
 set format y '%g'
 plot 'exits_per_op.dat' using 2:xtic(1) title 'trap-emulate', \
      'exits_per_op.dat' using 3 title 'paravirt', \
-     'exits_per_op.dat' using 4 title 'hwassist-svm'
+     'exits_per_op.dat' using 4 title 'hwassist-svm', \
+     'exits_per_op.dat' using 5 title 'hwassist-svm-ioeventfd'
