@@ -15,7 +15,8 @@ $(BUILD)/lib/libbench.a: $(BENCH_LIB_OBJS)
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/*.c))
 $(BENCH_OBJS): HOST_CFLAGS += $(BENCH_CFLAGS)
 $(BENCH_OBJS): | deps-build
-$(BUILD)/bin/hvlab-bench: $(BENCH_OBJS) $(BUILD)/lib/libbench.a $(BUILD)/lib/libhv.a
+$(BUILD)/bin/hvlab-bench: $(BENCH_OBJS) $(BUILD)/obj/bench/native/tsc_rate.o $(BUILD)/lib/libbench.a \
+                          $(BUILD)/lib/libhv.a
 	@mkdir -p $(@D); echo "  LD $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(BENCH_LIBS) -lm
 

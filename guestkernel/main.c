@@ -18,6 +18,7 @@
 #include "sensitive.h"
 #include "syscalls_cmd.h"
 #include "task.h"
+#include "timer.h"
 #include "traps.h"
 #include "blk.h"
 #include "virtio.h"
@@ -67,13 +68,18 @@ static int split_words(char *s, char **argv, int max)
 }
 
 /* Kernel options: quirk-syscall-gate forces the UD2 system-call gate, so that
- * the fallback path is tested on machines where `syscall` works. */
+ * the fallback path is tested on machines where `syscall` works; tsc_khz=N
+ * gives the TSC's rate where the guest cannot measure it (QEMU's microvm). */
 static int take_kernel_options(char **argv, int argc)
 {
     int out = 0;
+    uint64_t khz;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "quirk-syscall-gate") == 0)
             kernel_quirks |= HVLAB_QUIRK_SYSCALL_BROKEN;
+        else if (strlen(argv[i]) > 8 && memcmp(argv[i], "tsc_khz=", 8) == 0 &&
+                 parse_u64(argv[i] + 8, &khz) && khz >= 1000 && khz <= 100000000)
+            tsc_set_khz(khz);
         else
             argv[out++] = argv[i];
     }

@@ -9,7 +9,8 @@
 
 /* tsc.c */
 uint64_t tsc_khz(void);                 /* boot info value, else PIT-calibrated */
-const char *tsc_source(void);           /* "boot info", "PIT", "guess" */
+const char *tsc_source(void);           /* "boot info", "command line", "PIT", "guess" */
+void tsc_set_khz(uint64_t khz);          /* the kernel option tsc_khz=N */
 uint64_t ns_to_tsc(uint64_t ns);
 
 /* timer.c: one-shot interrupts on TIMER_VECTOR through the platform. */

@@ -29,11 +29,45 @@ static int map_window(const struct virtio_dev *d)
 {
     if (platform_is_paravirt())
         return 0;
-    return map_page(&kernel_aspace, d->base, d->base, PTE_W | PTE_PCD | PTE_PWT | PTE_NX);
+    uint64_t page = ALIGN_DOWN(d->base, PAGE_SIZE);  /* microvm's windows are 512 bytes */
+    return map_page(&kernel_aspace, page, page, PTE_W | PTE_PCD | PTE_PWT | PTE_NX);
+}
+
+/*
+ * Under stock QEMU there is no device table.  QEMU's microvm machine has
+ * VIRTIO_NUM_TRANSPORTS (24) virtio-mmio windows of 512 bytes from
+ * 0xfeb00000 (hw/i386/microvm.c), a device plugged into some of them; the
+ * others read DeviceID 0.  Their interrupts go through the I/O APIC, which
+ * this kernel does not program: irq 0, the driver polls.  On other
+ * machines nothing answers there and the magic does not match.
+ */
+#define MICROVM_VIRTIO_BASE  0xfeb00000ull
+#define MICROVM_VIRTIO_SIZE  0x200ull
+#define MICROVM_VIRTIO_SLOTS 24u
+
+static int find_on_microvm(uint32_t device_id, struct virtio_dev *d, const char **why)
+{
+    *why = "no virtio device of that type (under QEMU: -M microvm with a virtio-blk-device)";
+    for (unsigned i = 0; i < MICROVM_VIRTIO_SLOTS; i++) {
+        *d = (struct virtio_dev){.base = MICROVM_VIRTIO_BASE + i * MICROVM_VIRTIO_SIZE,
+                                 .slot = i};
+        if (map_window(d) < 0) {
+            *why = "cannot map the virtio-mmio window";
+            return -1;
+        }
+        if (reg_read(d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
+            return -1;                  /* not a microvm */
+        if (reg_read(d, VIRTIO_MMIO_VERSION) == 2 &&
+            (d->device_id = reg_read(d, VIRTIO_MMIO_DEVICE_ID)) == device_id)
+            return 0;
+    }
+    return -1;
 }
 
 int virtio_find(uint32_t device_id, struct virtio_dev *d, const char **why)
 {
+    if (boot_info->monitor == HVLAB_MONITOR_NONE && !platform_is_paravirt())
+        return find_on_microvm(device_id, d, why);
     *why = "no virtio-mmio device of that type in the boot info (run the monitor with --disk FILE)";
     for (uint32_t i = 0; i < boot_info->n_dev; i++) {
         const struct hvlab_device *e = &boot_info->dev[i];

@@ -10,6 +10,7 @@
  *                mem.pt_update
  *   chase.c      mem.chase_*: the pointer chase, 4 KiB and 2 MiB pages
  *   io.c         io.blk_*: pread/pwrite on the disk image at QD1 and QD32
+ *   tsc_rate.c   the TSC's frequency (also linked into hvlab-bench)
  *   container.c  --container: new user, pid, mount, net, uts, ipc namespaces
  * Only libc, -lm and -lpthread: no libhv (a plain process is the point of
  * the row).
@@ -20,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bench/native/tsc_rate.h"
 
 #define PROG "hvlab-native"
 #define REASON_MAX 256
