@@ -118,8 +118,11 @@ int blk_submit(struct blk *b, uint32_t type, uint64_t sector, uint64_t buf, uint
 int blk_kick(struct blk *b)
 {
     b->irqs_at_kick = b->irqs;
+    /* used_event = the first completion the driver has not seen: with
+     * EVENT_IDX, completions after it raise no more interrupts until the
+     * driver has reaped and asks again (blk_reap). */
     if (b->use_irq)
-        vring_want_interrupt(&b->vr, true);  /* used_event = the next completion */
+        vring_want_interrupt(&b->vr, true);
     vring_publish(&b->vr);
     return virtio_kick(&b->dev, 0, &b->vr);
 }

@@ -541,14 +541,14 @@ static bool sentence_event_idx(struct rep *r)
         first = false;
     }
     if (!first && same)
-        fputs(". The same with and without here: the driver already batches (one kick per 32 "
-              "requests), and a device that serves inside the kick's exit, or an I/O thread on "
-              "the vCPU's CPU, is idle whenever the driver looks. The event index pays off when "
-              "device and driver run at the same time on different CPUs: the device then asks "
-              "for no kick while it is busy, the driver for no interrupt until it needs one.\n",
-              r->f);
+        fputs(". The same with and without here: nothing completed that the driver had not "
+              "looked at yet.\n", r->f);
     else if (!first)
-        fputs(".\n", r->f);
+        fputs(". With the event index the driver says which completion it wants an interrupt "
+              "for (used_event), so the completions after it, which it will reap together, "
+              "raise none; without it the device raises one each. Kicks fall only where the "
+              "device works beside the driver (an I/O thread on a CPU of its own) and can say "
+              "it does not need one yet (avail_event).\n", r->f);
     return !first;
 }
 
