@@ -46,10 +46,15 @@ static void blk_irq(void *arg)
 
 int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
 {
+    memset(b, 0, sizeof(*b));            /* blk_close after a failed open frees nothing */
     uint64_t want = 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO |
                     1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_SEG_MAX |
                     (event_idx ? 1ull << VIRTIO_F_EVENT_IDX : 0);
-    if (virtio_find(VIRTIO_ID_BLOCK, &b->dev, why) || virtio_negotiate(&b->dev, want, why) ||
+    if (virtio_find(VIRTIO_ID_BLOCK, &b->dev, why)) {
+        memset(&b->dev, 0, sizeof(b->dev));  /* nothing for blk_close to reset */
+        return -1;
+    }
+    if (virtio_negotiate(&b->dev, want, why) ||
         virtio_queue_setup(&b->dev, 0, VRING_MAX, &b->vr, why))
         return -1;
     b->slots = (struct blk_slot *)pmm_alloc_run(BLK_SLOT_PAGES);
@@ -79,8 +84,18 @@ int blk_open(struct blk *b, bool event_idx, bool use_irq, const char **why)
 
 void blk_close(struct blk *b)
 {
+    if (!b->dev.base)
+        return;                          /* blk_open found no device */
     virtio_set_irq_handler(b->dev.slot, NULL, NULL);
     virtio_reset(&b->dev);
+    /* After the reset the device no longer touches the ring or the request
+     * headers (§2.4): their pages go back to the allocator. */
+    for (unsigned i = 0; b->vr.desc && i < VRING_PAGES; i++)
+        pmm_free((uint64_t)(uintptr_t)b->vr.desc + i * PAGE_SIZE);
+    for (unsigned i = 0; b->slots && i < BLK_SLOT_PAGES; i++)
+        pmm_free((uint64_t)(uintptr_t)b->slots + i * PAGE_SIZE);
+    b->vr.desc = NULL;
+    b->slots = NULL;
 }
 
 /* Sleeps until the next interrupt of the device (or any other: the caller

@@ -300,16 +300,12 @@ int virtq_pop(const struct guest_mem *gm, struct virtq *vq, struct virtq_req *re
  * ours to use.  A push after the queue was disabled (a reset while the request
  * was in flight) is refused too, and does not mark it broken: the driver did
  * nothing wrong, the completion simply has nowhere to go. */
-/* The whole used ring, its avail_event included: every device write to
- * the ring goes through gm_dma_write_ok, which a monitor may narrow. */
-static uint64_t used_ring_bytes(const struct virtq *vq)
-{
-    return USED_RING + (uint64_t)USED_ELEM_SIZE * vq->size + 2;
-}
-
+/* The whole used ring (with avail_event when negotiated): every device
+ * write to the ring goes through gm_dma_write_ok, which a monitor may
+ * narrow. */
 static bool used_ring_writable(const struct guest_mem *gm, const struct virtq *vq)
 {
-    return gm_dma_write_ok(gm, vq->used_gpa, used_ring_bytes(vq));
+    return gm_dma_write_ok(gm, vq->used_gpa, used_bytes(vq->size, vq->event_idx));
 }
 
 int virtq_push(struct guest_mem *gm, struct virtq *vq, uint16_t head, uint32_t written,
@@ -335,7 +331,7 @@ int virtq_push(struct guest_mem *gm, struct virtq *vq, uint16_t head, uint32_t w
     if (!used_ring_writable(gm, vq))
         return queue_broken(vq, why, whylen, "the used ring at 0x%llx is %s",
                             (unsigned long long)vq->used_gpa,
-                            gm_range_ok(gm, vq->used_gpa, used_ring_bytes(vq))
+                            gm_range_ok(gm, vq->used_gpa, used_bytes(vq->size, vq->event_idx))
                                 ? "in memory the device may not write (a page the hypervisor "
                                   "protects from the guest)"
                                 : "not in guest RAM");
