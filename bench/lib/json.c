@@ -233,11 +233,5 @@ int results_write_json(const struct results *res, FILE *f)
         put_result(f, &res->r[i]);
     }
     fputs(res->n ? "\n  ]\n}\n" : "]\n}\n", f);
-    if (fflush(f) || ferror(f)) {
-        if (!errno)
-            errno = EIO;
-        return -1;
-    }
-    errno = saved;
-    return 0;
+    return text_finish_write(f, saved);
 }

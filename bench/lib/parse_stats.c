@@ -37,15 +37,14 @@ static int fail(char *err, size_t errlen, size_t lineno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(char *err, size_t errlen, size_t lineno, const char *fmt, ...)
 {
-    if (!err || !errlen)
-        return -1;
-    int k = lineno ? snprintf(err, errlen, "stats line %zu: ", lineno)
-                   : snprintf(err, errlen, "stats file: ");
-    if (k < 0 || (size_t)k >= errlen)
-        return -1;
+    char prefix[40];
+    if (lineno)
+        snprintf(prefix, sizeof(prefix), "stats line %zu: ", lineno);
+    else
+        snprintf(prefix, sizeof(prefix), "stats file: ");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+    text_vfail(err, errlen, prefix, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -1316,11 +1316,5 @@ int report_write_md(const struct results *res, FILE *f, char made[][64], size_t 
     section_guide(&r);
     section_plots(&r, made, n_made, plots_problem);
     section_machine(&r);
-    if (fflush(f) || ferror(f)) {
-        if (!errno)
-            errno = EIO;
-        return -1;
-    }
-    errno = saved;
-    return 0;
+    return text_finish_write(f, saved);
 }

@@ -1,6 +1,8 @@
 /* Text helpers for bench/lib (see text.h for why they work on spans). */
 #include "bench/lib/text.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -82,4 +84,26 @@ void text_fmt_f(char *buf, size_t size, int decimals, double v)
 {
     snprintf(buf, size, "%.*f", decimals, v);
     fix_point(buf);
+}
+
+int text_vfail(char *err, size_t errlen, const char *prefix, const char *fmt, va_list ap)
+{
+    if (!err || !errlen)
+        return -1;
+    int k = snprintf(err, errlen, "%s", prefix);
+    if (k < 0 || (size_t)k >= errlen)
+        return -1;
+    vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+    return -1;
+}
+
+int text_finish_write(FILE *f, int saved_errno)
+{
+    if (fflush(f) || ferror(f)) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    errno = saved_errno;
+    return 0;
 }

@@ -7,9 +7,11 @@
 #ifndef BENCH_TEXT_H
 #define BENCH_TEXT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The next line of *pos: its start and length without "\n" and a trailing
  * "\r" (serial logs end lines with CR LF).  False at the end of the text. */
@@ -33,5 +35,14 @@ bool text_span_is(const char *s, size_t len, const char *word);
 void text_fmt_g(char *buf, size_t size, int precision, double v);
 /* Fixed-point variant ("%.*f"), same guarantee. */
 void text_fmt_f(char *buf, size_t size, int decimals, double v);
+
+/* A parser's error: "PREFIX" then the formatted reason, into err (when
+ * given).  Always returns -1, so a parser can `return text_fail(...)`. */
+int text_vfail(char *err, size_t errlen, const char *prefix, const char *fmt, va_list ap);
+
+/* The end of a writer: what it wrote reached f (fflush, ferror), else -1
+ * with errno set (EIO when the stream did not say); on success errno is
+ * put back to saved_errno. */
+int text_finish_write(FILE *f, int saved_errno);
 
 #endif
