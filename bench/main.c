@@ -24,8 +24,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: " PROG " [OPTIONS]\n\n"
             "Runs hvlab's benchmark suite under every row this machine can run (native,\n"
-            "container, trap-emulate, paravirt, hwassist, qemu-tcg, qemu-kvm, hwassist-svm)\n"
-            "and writes reports/<timestamp>/results.json, report.md and plots, with\n"
+            "container, trap-emulate, paravirt, hwassist, qemu-tcg, qemu-kvm, hwassist-svm,\n"
+            "and for the io group hwassist-ioeventfd, hwassist-svm-ioeventfd) and writes\n"
+            "reports/<timestamp>/results.json, report.md and plots, with\n"
             "reports/latest pointing at the newest.  A row or benchmark that cannot run is\n"
             "reported as n/a with the reason.  `make bench` runs this.\n\n"
             "options:\n"
