@@ -9,5 +9,10 @@
 . "$(dirname "$0")/lib/virtio.sh"
 need_kvm
 make_disk
+# A KVM without what the disk needs (KVM_CAP_SIGNAL_MSI) is a host that
+# cannot run this technique's device: hv-hwassist says so with status 77.
+cp "$TMP/orig.img" "$DISK"
+"$HWASSIST" --timeout 60 --disk "$DISK" "$GUEST" hello >"$TMP/probe" 2>&1
+[ $? -eq 77 ] && skip "hv-hwassist cannot attach a disk on this KVM: $(tail -n 1 "$TMP/probe")"
 check_monitor "$HWASSIST" hwassist
 check_hostile "$HWASSIST" hwassist
