@@ -133,6 +133,18 @@ static uint16_t indirect(struct blk *b, uint64_t buf)
     return 1;
 }
 
+/* 65 descriptors, each legal, linked without a loop: longer than any
+ * request the device takes (VIRTQ_MAX_SEGS, 64). */
+static uint16_t oversized_chain(struct blk *b, uint64_t buf)
+{
+    put(&b->vr, 0, header(b, VIRTIO_BLK_T_IN, 0), 16, VIRTQ_DESC_F_NEXT, 1);
+    for (uint16_t i = 1; i < 64; i++)
+        put(&b->vr, i, buf + (i - 1) * 8u, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
+            (uint16_t)(i + 1));
+    put(&b->vr, 64, status_byte(b), 1, VIRTQ_DESC_F_WRITE, 0);
+    return 1;
+}
+
 static const struct hostile_case reset_cases[] = {
     {"descriptor-loop", loop},
     {"next-out-of-range", next_out_of_range},
@@ -141,6 +153,7 @@ static const struct hostile_case reset_cases[] = {
     {"buffer-outside-ram", buffer_outside_ram},
     {"address-wraps", address_wraps},
     {"huge-length", huge_length},
+    {"oversized-chain", oversized_chain},
     {"readable-after-writable", readable_after_writable},
     {"no-status-byte", no_status_byte},
     {"short-header", short_header},

@@ -40,10 +40,10 @@ expect="$want $want $want $want_copied $want_copied $want_copied $want_copied "
 [ "$crcs" = "$expect" ] || fail "blkcrc results '$crcs', expected '$expect'"
 printf '%s\n' "$out" | grep -q 'blkcopy: write of sectors .* failed: I/O error (the disk is read-only)' ||
     fail "the read-only blkcopy did not fail with the read-only write error"
-printf '%s\n' "$out" | grep -q '^blkhostile: 12 cases, all refused; the device works after each reset' ||
+printf '%s\n' "$out" | grep -q '^blkhostile: 13 cases, all refused; the device works after each reset' ||
     fail "blkhostile did not report every hostile queue refused"
 n=$(printf '%s\n' "$out" | grep -c 'the device needs a reset$')
-[ "$n" -eq 11 ] || fail "$n 'needs a reset' lines from hv-hwassist, expected 11"
+[ "$n" -eq 12 ] || fail "$n 'needs a reset' lines from hv-hwassist, expected 12"
 echo "RESULT: AMD-V --ioeventfd: blkcrc = $want_copied, interrupt-driven (irqfd) and polled"
-echo "RESULT: AMD-V: blkhostile: 11 malformed queues -> DEVICE_NEEDS_RESET, 1 IOERR, device fine after reset"
+echo "RESULT: AMD-V: blkhostile: 12 malformed queues -> DEVICE_NEEDS_RESET, 1 IOERR, device fine after reset"
 echo "RESULT: AMD-V: blkcrc = host CRC-32 $want (interrupts through KVM_SIGNAL_MSI, EVENT_IDX on and off; polled); after blkcopy $want_copied, the first half twice; read-only refused, unchanged"

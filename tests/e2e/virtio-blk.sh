@@ -15,7 +15,7 @@ make_disk
 check_monitor "$TRAPEMU" trap-emulate
 check_monitor "$HVPARA" paravirt
 check_hostile "$TRAPEMU" trap-emulate
-check_hostile "$HVPARA" paravirt 13
+check_hostile "$HVPARA" paravirt 14
 grep -q '^ok read-into-pinned-table: ' "$TMP/out" || fail "paravirt: a read into a pinned page table was not refused"
 
 # Bad --disk arguments are usage errors, with one line naming the problem.

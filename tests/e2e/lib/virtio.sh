@@ -46,24 +46,24 @@ check_monitor() { # MONITOR NAME
 }
 
 
-# The guest's blkhostile (guestkernel/blk_hostile.c): 11 malformed queues,
+# The guest's blkhostile (guestkernel/blk_hostile.c): 12 malformed queues,
 # each met with DEVICE_NEEDS_RESET and one stderr line from the monitor
 # naming what was wrong, a read past the end met with IOERR, the device
 # working after the resets, the monitor alive to the end, the disk unchanged
-# (paravirt: a 13th case, a read aimed at a pinned page table, refused).
+# (paravirt: a 14th case, a read aimed at a pinned page table, refused).
 check_hostile() { # MONITOR NAME [CASES]
     cp "$TMP/orig.img" "$DISK"
     run "$1" --timeout 120 --disk "$DISK" "$GUEST" blkhostile
     expect_status 0
-    expect_out "^blkhostile: ${3:-12} cases, all refused; the device works after each reset\$"
+    expect_out "^blkhostile: ${3:-13} cases, all refused; the device works after each reset\$"
     grep -q '^FAIL' "$TMP/out" && fail "$2: a hostile-queue case was not refused"
     n=$(grep -c 'virtio-blk (virtio-mmio slot 0): queue 0: .*; the device needs a reset$' "$TMP/err")
-    [ "$n" -eq 11 ] || fail "$2: $n 'needs a reset' lines on stderr, expected 11"
-    for what in "loops" "outside the queue size" "jumped from" "not in guest RAM" \
+    [ "$n" -eq 12 ] || fail "$2: $n 'needs a reset' lines on stderr, expected 12"
+    for what in "loops" "outside the queue size" "jumped from" "not in guest RAM" "more than 64 descriptors" \
                 "wraps around the end of the address space" "follows a device-writable one" \
                 "16-byte header and a status byte" "INDIRECT"; do
         expect_err "$what"
     done
     cmp -s "$DISK" "$TMP/orig.img" || fail "$2: the hostile requests changed the disk"
-    echo "RESULT: $2 blkhostile: 11 malformed queues -> DEVICE_NEEDS_RESET, 1 IOERR, device fine after reset"
+    echo "RESULT: $2 blkhostile: 12 malformed queues -> DEVICE_NEEDS_RESET, 1 IOERR, device fine after reset"
 }
