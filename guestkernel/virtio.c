@@ -45,20 +45,32 @@ static int map_window(const struct virtio_dev *d)
 #define MICROVM_VIRTIO_SIZE  0x200ull
 #define MICROVM_VIRTIO_SLOTS 24u
 
+/* Maps d's window and reads who is there: the transport version (0 when
+ * the magic is not "virt") with d->device_id, or -1 with *why when the
+ * window cannot be mapped. */
+static int identify(struct virtio_dev *d, const char **why)
+{
+    if (map_window(d) < 0) {
+        *why = "cannot map the virtio-mmio window";
+        return -1;
+    }
+    if (reg_read(d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
+        return 0;
+    int version = (int)reg_read(d, VIRTIO_MMIO_VERSION);
+    d->device_id = reg_read(d, VIRTIO_MMIO_DEVICE_ID);
+    return version;
+}
+
 static int find_on_microvm(uint32_t device_id, struct virtio_dev *d, const char **why)
 {
     *why = "no virtio device of that type (under QEMU: -M microvm with a virtio-blk-device)";
     for (unsigned i = 0; i < MICROVM_VIRTIO_SLOTS; i++) {
         *d = (struct virtio_dev){.base = MICROVM_VIRTIO_BASE + i * MICROVM_VIRTIO_SIZE,
                                  .slot = i};
-        if (map_window(d) < 0) {
-            *why = "cannot map the virtio-mmio window";
-            return -1;
-        }
-        if (reg_read(d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
-            return -1;                  /* not a microvm */
-        if (reg_read(d, VIRTIO_MMIO_VERSION) == 2 &&
-            (d->device_id = reg_read(d, VIRTIO_MMIO_DEVICE_ID)) == device_id)
+        int version = identify(d, why);
+        if (version <= 0)
+            return -1;                  /* unmappable, or not a microvm */
+        if (version == 2 && d->device_id == device_id)
             return 0;
     }
     return -1;
@@ -77,16 +89,13 @@ int virtio_find(uint32_t device_id, struct virtio_dev *d, const char **why)
         *d = (struct virtio_dev){.base = e->base, .irq = e->irq,
                                  .slot = (unsigned)((e->base - HVLAB_VIRTIO_MMIO_BASE) /
                                                     HVLAB_VIRTIO_MMIO_SIZE)};
-        if (map_window(d) < 0) {
-            *why = "cannot map the virtio-mmio window";
+        int version = identify(d, why);
+        if (version < 0)
             return -1;
-        }
-        if (reg_read(d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
-            reg_read(d, VIRTIO_MMIO_VERSION) != 2) {
+        if (version != 2) {
             *why = "the device table names a window that is not virtio-mmio version 2";
             return -1;
         }
-        d->device_id = reg_read(d, VIRTIO_MMIO_DEVICE_ID);
         if (d->device_id == device_id)
             return 0;
     }

@@ -134,12 +134,9 @@ int io_thread_start(struct kvm_vm *vm, struct hv_machine *m)
         const char *name;
     } caps[] = {{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"}, {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
                 {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"}};
-    bool any = false;
-    for (unsigned s = 0; s < HVLAB_VIRTIO_MMIO_SLOTS; s++) {
+    for (unsigned s = 0; s < HVLAB_VIRTIO_MMIO_SLOTS; s++)
         io.kick[s] = io.irq[s] = -1;
-        any |= m->virtio[s] != NULL;
-    }
-    if (!any) {
+    if (!virtio_mmio_any(m)) {
         fprintf(stderr, "%s: --ioeventfd needs a virtio device (--disk FILE)\n", m->prog);
         return HV_STATUS_USAGE;
     }

@@ -23,6 +23,7 @@
 #include "libhv/guest_image.h"
 #include "libhv/kvm_backend.h"
 #include "libhv/machine.h"
+#include "libhv/virtio_mmio.h"
 
 static const struct hv_cli_info cli_info = {
     .prog = "hv-hwassist",
@@ -117,10 +118,7 @@ static int setup(struct hv_machine *m, enum hvlab_kvm_backend backend)
     if (m->opt.ioeventfd && (rc = io_thread_start(&vm, m)))
         return rc;
     /* Without --ioeventfd a completion is a KVM_SIGNAL_MSI (main.c). */
-    bool any_virtio = false;
-    for (unsigned s = 0; s < HVLAB_VIRTIO_MMIO_SLOTS; s++)
-        any_virtio |= m->virtio[s] != NULL;
-    if (any_virtio && !m->opt.ioeventfd &&
+    if (virtio_mmio_any(m) && !m->opt.ioeventfd &&
         ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0) {
         fprintf(stderr, "%s: /dev/kvm lacks KVM_CAP_SIGNAL_MSI, which the disk's interrupts "
                         "need (try --ioeventfd)\n", m->prog);

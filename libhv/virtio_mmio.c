@@ -16,6 +16,15 @@
 
 /* ---- driver errors ------------------------------------------------------------- */
 
+/* InterruptStatus gets the reason bits, and the machine's interrupt path
+ * (if it has one and the device a vector) the vector. */
+static void raise_interrupt(struct virtio_mmio *vm, uint32_t bits)
+{
+    vm->interrupt_status |= bits;
+    if (vm->m->raise_irq && vm->irq_vector)
+        vm->m->raise_irq(vm->m, vm->irq_vector);
+}
+
 void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *fmt, ...)
 {
     char why[300];
@@ -31,9 +40,7 @@ void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *fmt, ...)
     vm->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     /* §4.2.3.1.1 / §2.1.2: a modern device tells the driver with a
      * configuration-change notification. */
-    vm->interrupt_status |= VIRTIO_MMIO_INT_CONFIG;
-    if (vm->m->raise_irq && vm->irq_vector)
-        vm->m->raise_irq(vm->m, vm->irq_vector);
+    raise_interrupt(vm, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static bool needs_reset(const struct virtio_mmio *vm)
@@ -188,11 +195,9 @@ static void queue_reg_write(struct virtio_mmio *vm, uint64_t off, uint32_t v)
 
 static void raise_vring_interrupt(struct virtio_mmio *vm)
 {
-    vm->interrupt_status |= VIRTIO_MMIO_INT_VRING;
     vm->interrupts++;
     stats_inc(&vm->m->stats, vm->ev_interrupt);
-    if (vm->m->raise_irq && vm->irq_vector)
-        vm->m->raise_irq(vm->m, vm->irq_vector);
+    raise_interrupt(vm, VIRTIO_MMIO_INT_VRING);
 }
 
 /* Serves what is available now.  1: served at least one request. */
@@ -383,6 +388,14 @@ int virtio_mmio_attach(struct hv_machine *m, struct virtio_mmio *vm, unsigned sl
         return -1;
     m->virtio[slot] = vm;
     return 0;
+}
+
+bool virtio_mmio_any(const struct hv_machine *m)
+{
+    for (unsigned s = 0; s < HVLAB_VIRTIO_MMIO_SLOTS; s++)
+        if (m->virtio[s])
+            return true;
+    return false;
 }
 
 unsigned virtio_mmio_boot_devices(const struct hv_machine *m, struct hvlab_device *out,

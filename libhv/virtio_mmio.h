@@ -104,6 +104,9 @@ int virtio_mmio_notify(struct virtio_mmio *vm, unsigned q);
 void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Whether any virtio-mmio slot holds a device. */
+bool virtio_mmio_any(const struct hv_machine *m);
+
 /* The devices announced in the boot info (type HVLAB_DEV_VIRTIO_MMIO). */
 unsigned virtio_mmio_boot_devices(const struct hv_machine *m, struct hvlab_device *out,
                                   unsigned max);
