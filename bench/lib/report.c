@@ -150,18 +150,6 @@ static bool in_group(const struct bench_def *d, const char *group)
     return !strcmp(d->group, group);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Median over the group's benchmarks of med(a)/med(b), where both ran. */
 static bool median_ratio(const struct rep *r, const char *group, const char *a, const char *b,
                          double *ratio, size_t *n)
@@ -177,7 +165,7 @@ static bool median_ratio(const struct rep *r, const char *group, const char *a, 
     }
     if (!*n)
         return false;
-    *ratio = median_of(v, *n);
+    *ratio = stats_median(v, *n);
     return true;
 }
 
@@ -1200,7 +1188,7 @@ static void section_guide(struct rep *r)
                 continue;
             fprintf(f, "%s%s %s", first ? "  Against native on the same working sets (median "
                                           "ratio): " : ", ",
-                    compared_rows[i], fmt_ratio(t, sizeof(t), median_of(v, n)));
+                    compared_rows[i], fmt_ratio(t, sizeof(t), stats_median(v, n)));
             first = false;
         }
         if (!first)
